@@ -302,7 +302,7 @@ export class EmbeddedStore implements StateStore {
           events.push(event);
           return op.prevKv && event.prev ? { type: "put", revision, prev: event.prev } : { type: "put", revision };
         }
-        case "delete": {
+        default: {
           const removed = this.#view
             .liveKeys(op.key, op.prefix ?? false)
             .map((key) => this.#record(this.#view.remove(revision, key)!));
