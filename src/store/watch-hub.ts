@@ -75,30 +75,28 @@ export class WatchHub {
   /** Deliver the events of one committed revision to every matching watcher. */
   publish(revision: number, events: readonly WatchEvent[]): void {
     if (this.#count === 0 || events.length === 0) return;
-    const matched = new Map<Subscription, WatchEvent[]>();
-    const add = (subscription: Subscription, event: WatchEvent) => {
-      const list = matched.get(subscription);
-      if (list) list.push(event);
-      else matched.set(subscription, [event]);
-    };
-    for (const event of events) {
-      for (const subscription of this.#exact.get(event.kv.key) ?? []) add(subscription, event);
-      for (const [prefix, subscriptions] of this.#prefixes) {
-        if (!event.kv.key.startsWith(prefix)) continue;
-        for (const subscription of subscriptions) add(subscription, event);
-      }
+    // The common case, one event: every match gets the same frozen batch, no per-watcher bookkeeping.
+    if (events.length === 1) {
+      const plain = Object.freeze({ revision, events: events.map(withoutPrev) });
+      const full = Object.freeze({ revision, events });
+      this.#forEachMatch(events[0]!.kv.key, (subscription) =>
+        this.#enqueue(subscription, subscription.prevKv ? full : plain),
+      );
+      return;
     }
-    // Batches are shared between watchers that want the same form, so 10,000 watchers cost one array.
-    const shared = new Map<string, WatchBatch>();
+    const matched = new Map<Subscription, WatchEvent[]>();
+    for (const event of events) {
+      this.#forEachMatch(event.kv.key, (subscription) => {
+        const list = matched.get(subscription);
+        if (list) list.push(event);
+        else matched.set(subscription, [event]);
+      });
+    }
     for (const [subscription, list] of matched) {
-      const whole = list.length === events.length;
-      const form = subscription.prevKv ? "prev" : "plain";
-      let batch = whole ? shared.get(form) : undefined;
-      if (!batch) {
-        batch = Object.freeze({ revision, events: subscription.prevKv ? list : list.map(withoutPrev) });
-        if (whole) shared.set(form, batch);
-      }
-      this.#enqueue(subscription, batch);
+      this.#enqueue(
+        subscription,
+        Object.freeze({ revision, events: subscription.prevKv ? list : list.map(withoutPrev) }),
+      );
     }
   }
 
@@ -109,6 +107,24 @@ export class WatchHub {
       index.clear();
     }
     this.#count = 0;
+  }
+
+  /**
+   * Visits the watchers of `key`. With many watched prefixes it looks up the key's own prefixes
+   * instead of testing every watched one, so idle watchers elsewhere cost a write nothing.
+   */
+  #forEachMatch(key: string, visit: (subscription: Subscription) => void): void {
+    for (const subscription of this.#exact.get(key) ?? []) visit(subscription);
+    if (this.#prefixes.size <= key.length + 1) {
+      for (const [prefix, subscriptions] of this.#prefixes) {
+        if (key.startsWith(prefix)) for (const subscription of subscriptions) visit(subscription);
+      }
+      return;
+    }
+    for (let end = 0; end <= key.length; end++) {
+      const subscriptions = this.#prefixes.get(key.slice(0, end));
+      if (subscriptions) for (const subscription of subscriptions) visit(subscription);
+    }
   }
 
   #enqueue(subscription: Subscription, batch: WatchBatch): void {

@@ -259,14 +259,15 @@ export class EmbeddedStore implements StateStore {
       this.#fail(error as Error, jobs);
       return;
     }
-    const unpublished = this.#unpublished;
-    this.#unpublished = [];
-    for (const { revision, events } of unpublished) this.#hub.publish(revision, events);
+    // Writers first: their continuations are queued ahead of the watchers' deliveries.
     jobs.forEach((job, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) job.resolve(outcome.value);
       else job.reject(outcome.value);
     });
+    const unpublished = this.#unpublished;
+    this.#unpublished = [];
+    for (const { revision, events } of unpublished) this.#hub.publish(revision, events);
     this.#compactIfDue();
     if (this.#closed && this.#queue.length === 0) this.#drained?.();
   }

@@ -46,6 +46,19 @@ describe("embedded store specifics", () => {
     await store.close();
   });
 
+  it("matches by the key's own prefixes when many prefixes are watched", async () => {
+    const store = await EmbeddedStore.open({ path: newPath() });
+    const seen: string[] = [];
+    for (let i = 0; i < 200; i++) store.watch({ key: `/p/${i}`, prefix: true }, () => seen.push(`/p/${i}`));
+    store.watch({ key: "", prefix: true }, () => seen.push("(all)"));
+    const recorder = new WatchRecorder();
+    store.watch({ key: "/p/12" }, recorder.listener);
+    await store.put("/p/12", 1);
+    await recorder.until(() => recorder.events.length === 1);
+    assert.deepEqual(seen.sort(), ["(all)", "/p/1", "/p/12"]);
+    await store.close();
+  });
+
   it("compacts automatically, keeping the configured window", async () => {
     const store = await EmbeddedStore.open({ path: newPath(), retainRevisions: 20 });
     for (let i = 0; i < 60; i++) await store.put("/auto", i);
