@@ -1,0 +1,56 @@
+import { Command } from "commander";
+import { berthVersion } from "../config/berth-version.ts";
+import { type MasterSettingsInput, resolveMasterSettings, settingEnvVars } from "../config/master-settings.ts";
+import { runMaster } from "./run-master.ts";
+
+export interface CliContext {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** Receives the exit code of a command that ran to completion. */
+  readonly setExitCode: (code: number) => void;
+}
+
+/** The flags shared by every command that starts a master. */
+function addMasterOptions(command: Command): Command {
+  return command
+    .option("--host <host>", `address to listen on (env ${settingEnvVars.host})`)
+    .option("--port <port>", `port to listen on, 0 for any free port (env ${settingEnvVars.port})`)
+    .option("--data-dir <dir>", `directory holding the state (env ${settingEnvVars.dataDir})`)
+    .option("--log-level <level>", `fatal, error, warn, info, debug, trace or silent (env ${settingEnvVars.logLevel})`);
+}
+
+/** The `berth` command line. Commands throw ConfigError for bad settings; the caller turns it into exit code 2. */
+export function createBerthProgram(context: CliContext): Command {
+  const program = new Command("berth")
+    .description("Self-hosted container orchestration: a master with five HTTP faces, and agents on Docker hosts.")
+    .version(berthVersion)
+    .configureOutput({ writeOut: context.out, writeErr: context.err })
+    .exitOverride();
+
+  addMasterOptions(program.command("master").description("run a master (the control plane) in the foreground"))
+    .exitOverride()
+    .action(async (flags: MasterSettingsInput) => {
+      const settings = resolveMasterSettings(flags, context.env, { host: "0.0.0.0", port: "8500", logLevel: "info" });
+      context.setExitCode(await runMaster(settings, false));
+    });
+
+  addMasterOptions(
+    program
+      .command("dev")
+      .description("run a development setup on this machine: a master on 127.0.0.1:8500, data in ./.berth"),
+  )
+    .exitOverride()
+    .action(async (flags: MasterSettingsInput) => {
+      const settings = resolveMasterSettings(flags, context.env, {
+        host: "127.0.0.1",
+        port: "8500",
+        dataDir: ".berth",
+        logLevel: "info",
+      });
+      // The agent for this machine and the web dashboard will start here too, once they exist.
+      context.setExitCode(await runMaster(settings, true));
+    });
+
+  return program;
+}

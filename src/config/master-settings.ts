@@ -1,0 +1,74 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+import { ConfigError } from "./config-error.ts";
+import { type LogLevel, logLevelSchema } from "./log-level.ts";
+
+/** The master's settings after flags, environment and defaults are merged and checked. */
+export interface MasterSettings {
+  readonly host: string;
+  readonly port: number;
+  /** Absolute path. */
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+}
+
+/** Raw values as typed on the command line or in the environment. */
+export type MasterSettingsInput = { readonly [K in keyof MasterSettings]?: string };
+
+const settingSchemas = {
+  host: z.string().trim().min(1, "must not be empty"),
+  port: z
+    .string()
+    .regex(/^\d{1,5}$/, "must be an integer from 0 to 65535")
+    .transform(Number)
+    .refine((port) => port <= 65535, "must be an integer from 0 to 65535"),
+  dataDir: z
+    .string()
+    .min(1, "must not be empty")
+    .transform((path) => resolve(path)),
+  logLevel: z.string().pipe(logLevelSchema),
+} satisfies { [K in keyof MasterSettings]: z.ZodType<MasterSettings[K], string> };
+
+const flagNames: { readonly [K in keyof MasterSettings]: string } = {
+  host: "--host",
+  port: "--port",
+  dataDir: "--data-dir",
+  logLevel: "--log-level",
+};
+
+/** The environment variable behind each flag. */
+export const settingEnvVars: { readonly [K in keyof MasterSettings]: string } = {
+  host: "BERTH_HOST",
+  port: "BERTH_PORT",
+  dataDir: "BERTH_DATA_DIR",
+  logLevel: "BERTH_LOG_LEVEL",
+};
+
+/**
+ * Merges flags over environment over defaults and validates each setting.
+ * Throws ConfigError naming the flag or variable the bad value came from.
+ */
+export function resolveMasterSettings(
+  flags: MasterSettingsInput,
+  env: Readonly<Record<string, string | undefined>>,
+  defaults: MasterSettingsInput,
+): MasterSettings {
+  const pick = <K extends keyof MasterSettings>(name: K): MasterSettings[K] => {
+    const envVar = settingEnvVars[name];
+    const envValue = env[envVar] === "" ? undefined : env[envVar];
+    const [raw, source] =
+      flags[name] !== undefined
+        ? [flags[name], flagNames[name]]
+        : envValue !== undefined
+          ? [envValue, envVar]
+          : [defaults[name], `default ${flagNames[name]}`];
+    if (raw === undefined) throw new ConfigError(`${flagNames[name]} (or ${envVar}) is required`);
+    const parsed = settingSchemas[name].safeParse(raw);
+    if (!parsed.success) {
+      const reason = parsed.error.issues[0]?.message ?? "is invalid";
+      throw new ConfigError(`invalid ${source} ${JSON.stringify(raw)}: ${reason}`);
+    }
+    return parsed.data as MasterSettings[K];
+  };
+  return { host: pick("host"), port: pick("port"), dataDir: pick("dataDir"), logLevel: pick("logLevel") };
+}

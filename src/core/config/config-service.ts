@@ -1,0 +1,56 @@
+import type { StateStore } from "../../store/state-store.ts";
+import { ConflictError } from "../errors/conflict-error.ts";
+import type { ConfigValues } from "./config-schema.ts";
+
+/** The store key holding the whole configuration object. */
+export const CONFIG_KEY = "/config";
+
+/** Compare-and-swap attempts against writers on other masters before giving up. */
+const MAX_ATTEMPTS = 10;
+
+/** The master configuration (a flat string map), kept as one record so every change is atomic. */
+export class ConfigService {
+  readonly #store: StateStore;
+  /** Changes from this master run one at a time, so they never race each other's compare-and-swap. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(store: StateStore) {
+    this.#store = store;
+  }
+
+  async get(): Promise<ConfigValues> {
+    const kv = await this.#store.get(CONFIG_KEY);
+    return { ...(kv?.value as ConfigValues | undefined) };
+  }
+
+  /** Upserts the given keys, keeping the others. Returns the configuration after the change. */
+  update(values: ConfigValues): Promise<ConfigValues> {
+    return this.#serialized(async () => {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const kv = await this.#store.get(CONFIG_KEY);
+        const next = { ...(kv?.value as ConfigValues | undefined), ...values };
+        // Swap only if nobody (another master) changed it since the read, so no update is lost.
+        const result = await this.#store.txn({
+          compare: [{ key: CONFIG_KEY, target: "mod_revision", op: "==", value: kv?.mod_revision ?? 0 }],
+          success: [{ type: "put", key: CONFIG_KEY, value: next }],
+        });
+        if (result.succeeded) return next;
+      }
+      throw new ConflictError("the configuration is being changed concurrently; try again");
+    });
+  }
+
+  /** Replaces the whole configuration. */
+  replace(values: ConfigValues): Promise<ConfigValues> {
+    return this.#serialized(async () => {
+      await this.#store.put(CONFIG_KEY, { ...values });
+      return { ...values };
+    });
+  }
+
+  #serialized<T>(change: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(change);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+}

@@ -1,0 +1,26 @@
+import type { CoreServices } from "../../core/core-services.ts";
+import type { Face } from "../../http/face.ts";
+import { renderConsulError } from "./consul-error-renderer.ts";
+import { registerStatusRoutes } from "./status-routes.ts";
+
+/** The Consul-compatible API: service discovery, health, KV, sessions, ACLs, events. */
+export function createConsulFace(core: Pick<CoreServices, "cluster">): Face {
+  return {
+    name: "consul",
+    mounts: [
+      "/v1/kv",
+      "/v1/agent",
+      "/v1/catalog",
+      "/v1/health",
+      "/v1/session",
+      "/v1/acl",
+      "/v1/event",
+      "/v1/status",
+      "/v1/txn",
+    ],
+    renderError: renderConsulError,
+    register(app) {
+      registerStatusRoutes(app, core.cluster);
+    },
+  };
+}

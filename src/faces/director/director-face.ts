@@ -1,0 +1,18 @@
+import type { CoreServices } from "../../core/core-services.ts";
+import type { Face } from "../../http/face.ts";
+import { renderDirectorError } from "./director-error-renderer.ts";
+import { registerInfoRoutes } from "./info-routes.ts";
+
+/** The BOSH Director API: operations as tasks, stacks as deployments. */
+export function createDirectorFace(core: Pick<CoreServices, "identity">): Face {
+  return {
+    name: "director",
+    mounts: ["/info", "/tasks", "/task", "/deployments", "/stemcells", "/releases"],
+    renderError: renderDirectorError,
+    register(app) {
+      // JSON only for now; POST /deployments will add text/yaml.
+      app.removeContentTypeParser("text/plain");
+      registerInfoRoutes(app, core.identity);
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import type { FastifyInstance } from "fastify";
+import { berthVersion } from "../../config/berth-version.ts";
+import type { MasterIdentityService } from "../../core/identity/master-identity-service.ts";
+
+/** `GET /info`: public, so that clients can learn how to authenticate. */
+export function registerInfoRoutes(app: FastifyInstance, identity: MasterIdentityService): void {
+  app.get("/info", async () => ({
+    name: "Berth Director",
+    uuid: identity.identity().uuid,
+    version: berthVersion,
+    // No caller is known until authentication arrives.
+    user: null,
+    cpi: "docker",
+    user_authentication: { type: "basic", options: {} },
+  }));
+}

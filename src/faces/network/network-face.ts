@@ -1,0 +1,14 @@
+import type { Face } from "../../http/face.ts";
+import { renderNetworkError } from "./network-error-renderer.ts";
+
+/** The libnetwork-style network API: grid networks, endpoints, published services. Routes come with the network issue. */
+export function createNetworkFace(): Face {
+  return {
+    name: "network",
+    mounts: ["/networks", "/services"],
+    renderError: renderNetworkError,
+    register(app) {
+      app.removeContentTypeParser("text/plain");
+    },
+  };
+}

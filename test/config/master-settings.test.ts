@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { resolve } from "node:path";
+import { test } from "node:test";
+import { ConfigError } from "../../src/config/config-error.ts";
+import { resolveMasterSettings } from "../../src/config/master-settings.ts";
+
+const defaults = { host: "0.0.0.0", port: "8500", logLevel: "info" };
+
+test("defaults apply when neither flag nor environment says otherwise", () => {
+  assert.deepEqual(resolveMasterSettings({ dataDir: "data" }, {}, defaults), {
+    host: "0.0.0.0",
+    port: 8500,
+    dataDir: resolve("data"),
+    logLevel: "info",
+  });
+});
+
+test("environment variables override defaults; flags override both; empty variables are unset", () => {
+  const env = { BERTH_HOST: "127.0.0.1", BERTH_PORT: "9000", BERTH_DATA_DIR: "/srv/berth", BERTH_LOG_LEVEL: "debug" };
+  assert.deepEqual(resolveMasterSettings({}, env, defaults), {
+    host: "127.0.0.1",
+    port: 9000,
+    dataDir: "/srv/berth",
+    logLevel: "debug",
+  });
+  assert.deepEqual(resolveMasterSettings({ port: "0", logLevel: "warn", dataDir: "/d", host: "::1" }, env, defaults), {
+    host: "::1",
+    port: 0,
+    dataDir: "/d",
+    logLevel: "warn",
+  });
+  assert.equal(resolveMasterSettings({ dataDir: "/d" }, { BERTH_PORT: "" }, defaults).port, 8500);
+});
+
+test("bad values are ConfigErrors naming where they came from", () => {
+  const cases: [Record<string, string>, Record<string, string>, RegExp][] = [
+    [{ port: "abc" }, {}, /invalid --port "abc": must be an integer from 0 to 65535/],
+    [{ port: "70000" }, {}, /--port "70000"/],
+    [{ port: "-1" }, {}, /--port/],
+    [{}, { BERTH_PORT: "80a" }, /invalid BERTH_PORT "80a"/],
+    [{ logLevel: "loud" }, {}, /invalid --log-level "loud"/],
+    [{}, { BERTH_LOG_LEVEL: "verbose" }, /BERTH_LOG_LEVEL/],
+    [{ host: " " }, {}, /--host/],
+    [{ dataDir: "" }, {}, /--data-dir/],
+  ];
+  for (const [flags, env, message] of cases) {
+    assert.throws(
+      () => resolveMasterSettings({ dataDir: "/d", ...flags }, env, defaults),
+      (error: unknown) => {
+        return error instanceof ConfigError && message.test(error.message);
+      },
+    );
+  }
+});
+
+test("a required setting without a default names both the flag and the variable", () => {
+  assert.throws(() => resolveMasterSettings({}, {}, defaults), /--data-dir \(or BERTH_DATA_DIR\) is required/);
+});

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { errorShapeOf, errorShapes } from "../support/face-error-shapes.ts";
+import { send } from "../support/http-client.ts";
+import { startTestMaster } from "../support/test-master.ts";
+
+const MALFORMED_JSON = '{"name": "web", ';
+const HUGE_BODY = `{"blob":"${"x".repeat(2 * 1024 * 1024)}"}`;
+
+/** Requests that are wrong in each way a client can be wrong about the body. */
+const badBodies = [
+  { label: "malformed JSON", headers: { "content-type": "application/json" }, body: MALFORMED_JSON },
+  { label: "wrong content type", headers: { "content-type": "application/xml" }, body: "<grid/>" },
+  { label: "oversized body", headers: { "content-type": "application/json" }, body: HUGE_BODY },
+  { label: "JSON of the wrong type", headers: { "content-type": "application/json" }, body: "[1, 2, 3]" },
+];
+
+test("every mount belongs to a face with a known error shape", async (t) => {
+  const master = await startTestMaster(t);
+  const faces = new Set(master.host.mounts().map((mount) => mount.face.name));
+  assert.deepEqual([...faces].sort(), Object.keys(errorShapes).sort());
+});
+
+test("an unknown route under each mount is a 404 in that face's shape", async (t) => {
+  const master = await startTestMaster(t);
+  for (const { prefix, face } of master.host.mounts()) {
+    const response = await send(master.url, `${prefix}/no-such-route/at-all`);
+    const message = errorShapeOf(face.name)(response, 404);
+    assert.match(message, /no such route/, `${prefix}: ${message}`);
+  }
+});
+
+test("a bad body sent to an unknown route is still a 404, in the face's shape", async (t) => {
+  const master = await startTestMaster(t);
+  for (const { prefix, face } of master.host.mounts()) {
+    for (const bad of badBodies) {
+      const response = await send(master.url, `${prefix}/no-such-route`, { method: "POST", ...bad });
+      errorShapeOf(face.name)(response, 404);
+    }
+  }
+});
+
+test("paths under no mount answer 404 in the native shape, even next to a mount", async (t) => {
+  const master = await startTestMaster(t);
+  for (const path of ["/", "/nope", "/v1/kvx", "/v1", "/apis", "/information", "/v2/kv/a"]) {
+    const message = errorShapeOf("native")(await send(master.url, path), 404);
+    assert.match(message, /no such route/);
+  }
+});
+
+test("a known path with the wrong method is a 405 with Allow, in the face's shape", async (t) => {
+  const master = await startTestMaster(t);
+  const cases = [
+    { path: "/v1/config", face: "native", allow: "GET, HEAD, PATCH, PUT" },
+    { path: "/v1/status/leader", face: "consul", allow: "GET, HEAD" },
+    { path: "/info", face: "director", allow: "GET, HEAD" },
+  ];
+  for (const { path, face, allow } of cases) {
+    const response = await send(master.url, path, { method: "DELETE" });
+    errorShapeOf(face)(response, 405);
+    assert.equal(response.headers.get("allow"), allow);
+  }
+});
+
+test("route sweep: no bad body on any registered route produces a 500", async (t) => {
+  const master = await startTestMaster(t);
+  const routes = master.host.routes().filter((route) => route.method !== "HEAD");
+  assert.ok(routes.length >= 6, "the sweep found too few routes to mean anything");
+  for (const route of routes) {
+    const path = route.url.replace(/:[^/]+/g, "x").replace(/\*$/, "x");
+    for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"]) {
+      for (const bad of badBodies) {
+        if (method === "GET") continue; // fetch cannot send a body with GET
+        const response = await send(master.url, path, { method, ...bad });
+        assert.ok(response.status < 500, `${method} ${path} with ${bad.label}: ${response.status} ${response.text}`);
+        if (route.face !== "host" && response.status >= 400) errorShapeOf(route.face)(response, response.status);
+      }
+      const plain = await send(master.url, path, { method });
+      assert.ok(plain.status < 500, `${method} ${path}: ${plain.status} ${plain.text}`);
+    }
+  }
+});
