@@ -2,16 +2,15 @@ import type { MasterSettings } from "../config/master-settings.ts";
 import { closeOnSignals } from "../master/shutdown-signals.ts";
 import { startMaster } from "../master/start-master.ts";
 
-/** Runs a master in the foreground until SIGINT/SIGTERM; resolves with the process exit code. */
+/** Runs a master in the foreground until SIGINT/SIGTERM (exit code 0) or a fatal store failure (1). */
 export async function runMaster(settings: MasterSettings, dev: boolean): Promise<number> {
-  let exitCode = 0;
-  const master = await startMaster({
-    ...settings,
-    dev,
-    onFatal: () => {
-      exitCode = 1;
-    },
+  const fatal = Promise.withResolvers<number>();
+  const starting = startMaster({ ...settings, dev, onFatal: () => fatal.resolve(1) });
+  // Handle signals from the start: the banner is out before startMaster resolves, and a quick
+  // Ctrl-C must still shut down gracefully rather than kill the process.
+  const stopped = closeOnSignals({
+    close: async () => (await starting.catch(() => undefined))?.close(),
   });
-  await closeOnSignals(master);
-  return exitCode;
+  await starting;
+  return Promise.race([stopped.then(() => 0), fatal.promise]);
 }

@@ -48,14 +48,18 @@ export async function createHttpHost(options: HttpHostOptions): Promise<HttpHost
   let state: HostState = "starting";
   let closing: Promise<void> | undefined;
 
-  const faceFor = (request: FastifyRequest): Face => mountTable.faceFor(pathOf(request.url)) ?? fallbackFace;
+  const faceFor = (request: FastifyRequest): Face => mountTable.faceFor(decodedPathOf(request.url)) ?? fallbackFace;
   const sendProblem = (request: FastifyRequest, reply: FastifyReply, problem: HttpProblem): FastifyReply => {
     const rendered = faceFor(request).renderError(problem);
-    return reply
-      .code(problem.status)
-      .headers({ ...problem.headers, ...rendered.headers })
-      .type(rendered.contentType)
-      .send(rendered.body);
+    return (
+      reply
+        .code(problem.status)
+        // Framework errors (a malformed URL) skip onRequest, so the id is set here too.
+        .header("x-request-id", request.id)
+        .headers({ ...problem.headers, ...rendered.headers })
+        .type(rendered.contentType)
+        .send(rendered.body)
+    );
   };
 
   const app = Fastify({
@@ -156,6 +160,16 @@ export async function createHttpHost(options: HttpHostOptions): Promise<HttpHost
 function pathOf(url: string): string {
   const end = url.search(/[?#]/);
   return end === -1 ? url : url.slice(0, end);
+}
+
+/** The path as the router sees it (percent-escapes decoded), so errors take the shape of the face that would route it. */
+function decodedPathOf(url: string): string {
+  const path = pathOf(url);
+  try {
+    return decodeURI(path);
+  } catch {
+    return path;
+  }
 }
 
 /** Keeps echoed paths short in error messages. */

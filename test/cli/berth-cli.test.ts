@@ -127,3 +127,21 @@ test("berth dev listens on loopback with data under ./.berth, settings from the 
   berth.child.kill("SIGINT");
   assert.deepEqual(await exited, [0, null]);
 });
+
+test("a port already in use exits with code 1 and says why", async (t) => {
+  const first = await startBerth(
+    t,
+    ["master", "--port", "0", "--host", "127.0.0.1", "--data-dir", await makeTempDir(t)],
+    {
+      BERTH_LOG_LEVEL: "silent",
+    },
+  );
+  const port = new URL(first.url).port;
+  const second = await runBerth(["master", "--port", port, "--host", "127.0.0.1", "--data-dir", await makeTempDir(t)], {
+    BERTH_LOG_LEVEL: "silent",
+  });
+  assert.equal(second.code, 1, second.stderr);
+  assert.match(second.stderr, /^berth: .*EADDRINUSE/);
+  first.child.kill("SIGTERM");
+  await once(first.child, "exit");
+});

@@ -80,3 +80,28 @@ test("route sweep: no bad body on any registered route produces a 500", async (t
     }
   }
 });
+
+test("a malformed URL is a 400 in the shape of the face it falls under, with a request id", async (t) => {
+  const master = await startTestMaster(t);
+  const cases = [
+    { path: "/v1/config/%zz", face: "native" },
+    { path: "/v1/status/%zz", face: "consul" },
+    { path: "/networks/%", face: "network" },
+    { path: "/tasks/%e0%a4%a", face: "director" },
+    { path: "/api/%zz", face: "docker-gateway" },
+    { path: "/%zz", face: "native" },
+  ];
+  for (const { path, face } of cases) {
+    const response = await send(master.url, path);
+    assert.match(errorShapeOf(face)(response, 400), /not a valid URL/, path);
+    assert.match(response.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/, path);
+  }
+});
+
+test("percent-escaped paths are matched like the router matches them", async (t) => {
+  const master = await startTestMaster(t);
+  const routed = await send(master.url, "/v1/status/lead%65r");
+  assert.equal(routed.status, 200);
+  assert.match(routed.text, /^"127\.0\.0\.1:\d+"$/);
+  errorShapeOf("consul")(await send(master.url, "/v1/k%76/x"), 404);
+});
