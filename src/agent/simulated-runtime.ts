@@ -1,0 +1,218 @@
+import { ContainerNameConflictError } from "./container-name-conflict-error.ts";
+import type {
+  ContainerDetails,
+  ContainerRuntime,
+  ContainerSpec,
+  ContainerState,
+  ContainerSummary,
+  EventSubscription,
+  RegistryAuth,
+  RuntimeEventHandlers,
+  RuntimeInfo,
+} from "./container-runtime.ts";
+import { ImagePullError } from "./image-pull-error.ts";
+import { normalizeImageReference } from "./image-reference.ts";
+
+/** An image the simulated registry serves; with credentials, only to a pull that presents them. */
+export interface SimulatedImage {
+  readonly reference: string;
+  readonly credentials?: { readonly username: string; readonly password: string };
+}
+
+export interface SimulatedRuntimeOptions {
+  /** Images a pull can fetch. */
+  readonly registry?: readonly SimulatedImage[];
+  /** Images present from the start, as if pulled before. */
+  readonly localImages?: readonly string[];
+}
+
+interface SimulatedContainer {
+  readonly id: string;
+  readonly spec: ContainerSpec;
+  state: ContainerState;
+  ip: string | null;
+  exitCode: number | null;
+  startedAt: string | null;
+}
+
+interface Subscription {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly handlers: RuntimeEventHandlers;
+}
+
+/** Exit code of a process ended by SIGTERM, as Docker reports a graceful stop. */
+const SIGTERM_EXIT = 143;
+
+/**
+ * An in-memory engine for scale benchmarks (a thousand agents, a hundred thousand
+ * instances in one process): containers are records, images are names, a started
+ * container runs until stopped or `simulateExit`. Every operation yields one event-loop
+ * turn, so concurrent callers interleave as they would against a real engine; ids and
+ * addresses come from counters, so a run is reproducible.
+ */
+export class SimulatedRuntime implements ContainerRuntime {
+  readonly #registry: Map<string, SimulatedImage>;
+  readonly #images: Set<string>;
+  readonly #containers = new Map<string, SimulatedContainer>();
+  readonly #subscriptions = new Set<Subscription>();
+  #nextContainer = 1;
+  #nextAddress = 2;
+
+  constructor(options: SimulatedRuntimeOptions = {}) {
+    this.#registry = new Map(
+      (options.registry ?? []).map((image) => [normalizeImageReference(image.reference), image]),
+    );
+    this.#images = new Set((options.localImages ?? []).map(normalizeImageReference));
+  }
+
+  async info(): Promise<RuntimeInfo> {
+    await turn();
+    return {
+      id: "SIMULATED",
+      name: "simulated",
+      os: "Simulated Linux",
+      kernelVersion: "0.0.0-simulated",
+      serverVersion: "0.0.0-simulated",
+      storageDriver: "memory",
+      cpus: 1,
+      memory: 1024 ** 3,
+      rootDir: "/",
+      networkPlugins: ["bridge"],
+      volumePlugins: ["local"],
+    };
+  }
+
+  async hasImage(image: string): Promise<boolean> {
+    await turn();
+    return this.#images.has(normalizeImageReference(image));
+  }
+
+  async pullImage(image: string, auth: RegistryAuth | null): Promise<void> {
+    await turn();
+    const reference = normalizeImageReference(image);
+    const served = this.#registry.get(reference);
+    if (served === undefined) throw new ImagePullError(image, `manifest for ${reference} not found`);
+    const required = served.credentials;
+    if (required !== undefined && (auth?.username !== required.username || auth.password !== required.password)) {
+      throw new ImagePullError(image, "unauthorized: authentication required");
+    }
+    this.#images.add(reference);
+  }
+
+  async listContainers(labels: Readonly<Record<string, string>>): Promise<ContainerSummary[]> {
+    await turn();
+    return [...this.#containers.values()]
+      .filter((container) => hasLabels(container.spec.labels, labels))
+      .map((container) => summary(container));
+  }
+
+  async inspectContainer(id: string): Promise<ContainerDetails | null> {
+    await turn();
+    const container = this.#containers.get(id);
+    if (container === undefined) return null;
+    return {
+      ...summary(container),
+      ip: container.ip,
+      exitCode: container.exitCode,
+      error: null,
+      startedAt: container.startedAt,
+    };
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    await turn();
+    if (!this.#images.has(normalizeImageReference(spec.image))) throw new Error(`No such image: ${spec.image}`);
+    for (const container of this.#containers.values()) {
+      if (container.spec.name === spec.name) throw new ContainerNameConflictError(spec.name);
+    }
+    const id = (this.#nextContainer++).toString(16).padStart(64, "0");
+    this.#containers.set(id, { id, spec, state: "created", ip: null, exitCode: null, startedAt: null });
+    this.#emit("create", this.#containers.get(id)!);
+    return id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await turn();
+    const container = this.#require(id);
+    if (container.state === "running") return;
+    const address = this.#nextAddress++;
+    container.state = "running";
+    container.ip = `10.${(address >> 16) & 255}.${(address >> 8) & 255}.${address & 255}`;
+    container.startedAt = new Date().toISOString();
+    this.#emit("start", container);
+  }
+
+  async stopContainer(id: string, _timeoutSeconds: number): Promise<void> {
+    await turn();
+    const container = this.#containers.get(id);
+    if (container?.state !== "running") return;
+    this.#exit(container, SIGTERM_EXIT);
+    this.#emit("stop", container);
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await turn();
+    const container = this.#containers.get(id);
+    if (container === undefined) return;
+    if (container.state === "running") this.#exit(container, 137);
+    this.#containers.delete(id);
+    this.#emit("destroy", container);
+  }
+
+  watchEvents(labels: Readonly<Record<string, string>>, handlers: RuntimeEventHandlers): EventSubscription {
+    const subscription: Subscription = { labels, handlers };
+    this.#subscriptions.add(subscription);
+    setImmediate(() => {
+      if (this.#subscriptions.has(subscription)) handlers.onConnect();
+    });
+    return { close: () => this.#subscriptions.delete(subscription) };
+  }
+
+  /** Fault injection: the container's process ends with this code, as a crash would. */
+  simulateExit(id: string, exitCode: number): void {
+    const container = this.#require(id);
+    if (container.state === "running") this.#exit(container, exitCode);
+  }
+
+  #exit(container: SimulatedContainer, exitCode: number): void {
+    container.state = "exited";
+    container.ip = null;
+    container.exitCode = exitCode;
+    this.#emit("die", container, { exitCode: String(exitCode) });
+  }
+
+  #require(id: string): SimulatedContainer {
+    const container = this.#containers.get(id);
+    if (container === undefined) throw new Error(`No such container: ${id}`);
+    return container;
+  }
+
+  #emit(action: string, container: SimulatedContainer, extra: Record<string, string> = {}): void {
+    const event = {
+      action,
+      containerId: container.id,
+      attributes: { ...container.spec.labels, name: container.spec.name, image: container.spec.image, ...extra },
+      time: new Date().toISOString(),
+    };
+    for (const subscription of this.#subscriptions) {
+      if (hasLabels(container.spec.labels, subscription.labels)) {
+        // Engines deliver events asynchronously, after the call that caused them has returned.
+        setImmediate(() => {
+          if (this.#subscriptions.has(subscription)) subscription.handlers.onEvent(event);
+        });
+      }
+    }
+  }
+}
+
+function summary(container: SimulatedContainer): ContainerSummary {
+  return { id: container.id, name: container.spec.name, labels: container.spec.labels, state: container.state };
+}
+
+function hasLabels(labels: Readonly<Record<string, string>>, wanted: Readonly<Record<string, string>>): boolean {
+  return Object.entries(wanted).every(([key, value]) => labels[key] === value);
+}
+
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
