@@ -7,6 +7,8 @@ export interface HttpProblem {
   readonly message: string;
   /** Per-field messages for validation failures. */
   readonly fields?: Readonly<Record<string, string>>;
+  /** A machine-readable error code the client acts on (OAuth2's `invalid_grant`…); the message then describes it. */
+  readonly code?: string;
   /** Extra response headers (Allow on a 405…). */
   readonly headers?: Readonly<Record<string, string>>;
 }

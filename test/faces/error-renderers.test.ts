@@ -17,6 +17,14 @@ test("native: {error: message}, or {error: {field: message}} for invalid input",
   assert.match(renderNativeError(notFound).contentType, /^application\/json/);
 });
 
+test("native: a problem with a code is RFC 6749 shaped, as OAuth2 clients read it", () => {
+  const refused: HttpProblem = { status: 400, message: "the code was already used", code: "invalid_grant" };
+  assert.deepEqual(JSON.parse(renderNativeError(refused).body), {
+    error: "invalid_grant",
+    error_description: "the code was already used",
+  });
+});
+
 test("consul: the bare message as plain text, fields inline", () => {
   assert.deepEqual(renderConsulError(notFound), {
     contentType: "text/plain; charset=utf-8",
