@@ -6,6 +6,7 @@ import { NotFoundError } from "../errors/not-found-error.ts";
 import { ValidationError } from "../errors/validation-error.ts";
 import { GRID_ROLES, type GridRole, type User } from "../users/user-record.ts";
 import type { UserService } from "../users/user-service.ts";
+import { parseInput } from "../validation/parse-input.ts";
 import type { GridService } from "./grid-service.ts";
 
 /** POST /v1/grids/:grid/users: the user by username or e-mail, and their role (member by default). */
@@ -48,8 +49,9 @@ export class GridMemberService {
   }
 
   /** Adds the user to the grid, or changes their role in it. An unknown user is a ValidationError. */
-  async add(principal: Principal, grid: string, input: NewGridMember): Promise<GridMember> {
+  async add(principal: Principal, grid: string, body: unknown): Promise<GridMember> {
     const guard = await this.#assertAdminOf(principal, grid);
+    const input = parseInput(newGridMemberSchema, body);
     const user = await this.#resolve(input);
     const updated = await this.#users.setGridRole(user.username, grid, input.role);
     // The membership lives in the user record, outside the grid's transactions: when the grid was

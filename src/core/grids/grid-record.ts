@@ -57,7 +57,6 @@ export const gridChangesSchema = z.object(
   { stats: statsSchema.optional(), trusted_subnets: trustedSubnetsSchema.optional() },
   { error: "must be an object" },
 );
-export type GridChanges = z.output<typeof gridChangesSchema>;
 
 /** A new grid (POST /v1/grids). */
 export const newGridSchema = gridChangesSchema.extend({

@@ -15,12 +15,14 @@ import { NotFoundError } from "../errors/not-found-error.ts";
 import { ValidationError } from "../errors/validation-error.ts";
 import { updateRecord } from "../records/update-record.ts";
 import { gridMembershipPurge } from "../users/grid-membership-purge.ts";
+import { parseInput } from "../validation/parse-input.ts";
 import {
   type Grid,
-  type GridChanges,
   type GridView,
+  gridChangesSchema,
   gridNameSchema,
   type NewGrid,
+  newGridSchema,
   type StoredGrid,
   storedGridSchema,
 } from "./grid-record.ts";
@@ -78,6 +80,12 @@ export class GridService {
     return (await this.#allStored()).map((stored) => this.#toGrid(stored));
   }
 
+  /** Every grid's name (Consul's datacenters), without opening any token. */
+  async names(): Promise<string[]> {
+    const { kvs } = await this.#store.range(GRIDS_PREFIX, { prefix: true, keysOnly: true });
+    return kvs.map((kv) => kv.key.slice(GRIDS_PREFIX.length));
+  }
+
   /** Throws NotFoundError for an unknown grid. */
   async get(name: string): Promise<Grid> {
     return this.#toGrid(storedGridSchema.parse((await this.#kv(name)).value));
@@ -122,10 +130,10 @@ export class GridService {
       .map((grid) => this.#viewFor(principal, grid));
   }
 
-  /** master_admin only. A taken name is a ValidationError on `name`. */
-  async create(principal: Principal, input: NewGrid): Promise<GridView> {
+  /** master_admin only. Invalid input or a taken name is a ValidationError. */
+  async create(principal: Principal, input: unknown): Promise<GridView> {
     assertMasterAdmin(principal);
-    const stored = this.#newRecord(input);
+    const stored = this.#newRecord(parseInput(newGridSchema, input));
     const key = gridKey(stored.name);
     const result = await this.#store.txn({
       compare: [{ key, target: "create_revision", op: "==", value: 0 }],
@@ -142,8 +150,10 @@ export class GridService {
   }
 
   /** master_admin or the grid's grid_admin. Absent fields stay; `stats.statsd: null` turns statsd export off. */
-  async update(principal: Principal, name: string, changes: GridChanges): Promise<GridView> {
+  async update(principal: Principal, name: string, input: unknown): Promise<GridView> {
     assertGridAdmin(principal, name);
+    await this.#kv(name);
+    const changes = parseInput(gridChangesSchema, input);
     const stored = await this.#change(name, (grid) => ({
       ...grid,
       stats: { statsd: changes.stats?.statsd === undefined ? grid.stats.statsd : changes.stats.statsd },

@@ -29,7 +29,6 @@ export const newRegistrySchema = z.object(
   },
   { error: "must be an object" },
 );
-export type NewRegistry = z.output<typeof newRegistrySchema>;
 
 /** How a registry is stored under /registries/<grid>/<name>: the password sealed under the master key. */
 export const storedRegistrySchema = z.object({

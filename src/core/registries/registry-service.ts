@@ -5,9 +5,10 @@ import { NotFoundError } from "../errors/not-found-error.ts";
 import { ValidationError } from "../errors/validation-error.ts";
 import { writeInGrid } from "../grids/grid-scoped-write.ts";
 import type { GridService } from "../grids/grid-service.ts";
+import { parseInput } from "../validation/parse-input.ts";
 import { DOCKER_HUB_ALIASES, DOCKER_HUB_HOST, imageRegistryHost } from "./image-registry-host.ts";
 import {
-  type NewRegistry,
+  newRegistrySchema,
   type Registry,
   type RegistryCredentials,
   type StoredRegistry,
@@ -40,8 +41,9 @@ export class RegistryService {
   }
 
   /** One registry per host[:port] in a grid; a second one is a ValidationError on `url`. */
-  async create(principal: Principal, grid: string, input: NewRegistry): Promise<Registry> {
+  async create(principal: Principal, grid: string, body: unknown): Promise<Registry> {
     await this.#grids.assertContentAccess(principal, grid);
+    const input = parseInput(newRegistrySchema, body);
     const name = input.url.host;
     const key = registryKey(grid, name);
     const next = await writeInGrid(this.#store, this.#grids, grid, key, (current) => {

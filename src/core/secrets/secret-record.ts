@@ -20,14 +20,12 @@ export const newSecretSchema = z.object(
   { name: secretNameSchema, value: secretValueSchema },
   { error: "must be an object" },
 );
-export type NewSecret = z.output<typeof newSecretSchema>;
 
 /** PUT /v1/secrets/:grid/:name; `upsert` creates the secret when it does not exist. */
 export const secretChangeSchema = z.object(
   { value: secretValueSchema, upsert: z.boolean({ error: "must be true or false" }).default(false) },
   { error: "must be an object" },
 );
-export type SecretChange = z.output<typeof secretChangeSchema>;
 
 /** How a secret is stored under /secrets/<grid>/<name>: the value sealed under the master key. */
 export const storedSecretSchema = z.object({

@@ -5,12 +5,13 @@ import { NotFoundError } from "../errors/not-found-error.ts";
 import { ValidationError } from "../errors/validation-error.ts";
 import { writeInGrid } from "../grids/grid-scoped-write.ts";
 import type { GridService } from "../grids/grid-service.ts";
+import { parseInput } from "../validation/parse-input.ts";
 import {
-  type NewSecret,
+  newSecretSchema,
   type Secret,
-  type SecretChange,
   type SecretSummary,
   type StoredSecret,
+  secretChangeSchema,
   secretNameSchema,
   storedSecretSchema,
 } from "./secret-record.ts";
@@ -40,9 +41,10 @@ export class SecretService {
     return kvs.map((kv) => summaryOf(grid, storedSecretSchema.parse(kv.value)));
   }
 
-  /** A taken name is a ValidationError on `name`. */
-  async create(principal: Principal, grid: string, input: NewSecret): Promise<SecretSummary> {
+  /** Invalid input or a taken name is a ValidationError. */
+  async create(principal: Principal, grid: string, body: unknown): Promise<SecretSummary> {
     await this.#grids.assertContentAccess(principal, grid);
+    const input = parseInput(newSecretSchema, body);
     const key = secretKey(grid, input.name);
     const stored = await this.#write(grid, key, (current) => {
       if (current) throw new ValidationError({ name: "is already taken" });
@@ -62,8 +64,9 @@ export class SecretService {
   }
 
   /** Sets a new value; NotFoundError for an unknown secret unless `upsert`. */
-  async update(principal: Principal, grid: string, name: string, change: SecretChange): Promise<SecretSummary> {
+  async update(principal: Principal, grid: string, name: string, body: unknown): Promise<SecretSummary> {
     await this.#grids.assertContentAccess(principal, grid);
+    const change = parseInput(secretChangeSchema, body);
     const key = change.upsert ? secretKey(grid, this.#validName(name)) : this.#existingKey(grid, name);
     const stored = await this.#write(grid, key, (current) => {
       if (!current && !change.upsert) throw notFound(grid, name);

@@ -50,6 +50,7 @@ describe("grid service", () => {
     assert.equal(await grids.exists("matrix"), true);
     assert.equal(await grids.exists("other"), false);
     assert.equal(await grids.exists("../matrix"), false);
+    assert.deepEqual(await grids.names(), ["matrix"]);
   });
 
   it("keeps the token sealed at rest", async (t) => {

@@ -14,8 +14,12 @@ import { parseInput } from "../../../src/core/validation/parse-input.ts";
 import { makePrincipal } from "../../support/test-principals.ts";
 import { openTestStore } from "../../support/test-store.ts";
 
-const registry = (url: string, password = "xyz123") =>
-  parseInput(newRegistrySchema, { url, username: "a_bot", email: "a_bot@domain.com", password });
+const registry = (url: string, password = "xyz123") => ({
+  url,
+  username: "a_bot",
+  email: "a_bot@domain.com",
+  password,
+});
 
 async function setup(t: TestContext) {
   const store = await openTestStore(t);
