@@ -1,6 +1,11 @@
 import { Command } from "commander";
 import { berthVersion } from "../config/berth-version.ts";
-import { type MasterSettingsInput, resolveMasterSettings, settingEnvVars } from "../config/master-settings.ts";
+import {
+  DEFAULT_JWT_TTL,
+  type MasterSettingsInput,
+  resolveMasterSettings,
+  settingEnvVars,
+} from "../config/master-settings.ts";
 import { runMaster } from "./run-master.ts";
 
 export interface CliContext {
@@ -17,7 +22,13 @@ function addMasterOptions(command: Command): Command {
     .option("--host <host>", `address to listen on (env ${settingEnvVars.host})`)
     .option("--port <port>", `port to listen on, 0 for any free port (env ${settingEnvVars.port})`)
     .option("--data-dir <dir>", `directory holding the state (env ${settingEnvVars.dataDir})`)
-    .option("--log-level <level>", `fatal, error, warn, info, debug, trace or silent (env ${settingEnvVars.logLevel})`);
+    .option("--log-level <level>", `fatal, error, warn, info, debug, trace or silent (env ${settingEnvVars.logLevel})`)
+    .option("--jwt-ttl <duration>", `lifetime of login JWTs, e.g. 8h or 3600 (env ${settingEnvVars.jwtTtl})`);
+}
+
+/** Secrets come from the environment only: flags would show them to everyone running `ps`. */
+function masterSecrets(env: CliContext["env"]) {
+  return { masterKey: env.BERTH_MASTER_KEY, adminPassword: env.BERTH_ADMIN_PASSWORD };
 }
 
 /** The `berth` command line. Commands throw ConfigError for bad settings; the caller turns it into exit code 2. */
@@ -31,8 +42,13 @@ export function createBerthProgram(context: CliContext): Command {
   addMasterOptions(program.command("master").description("run a master (the control plane) in the foreground"))
     .exitOverride()
     .action(async (flags: MasterSettingsInput) => {
-      const settings = resolveMasterSettings(flags, context.env, { host: "0.0.0.0", port: "8500", logLevel: "info" });
-      context.setExitCode(await runMaster(settings, false));
+      const settings = resolveMasterSettings(flags, context.env, {
+        host: "0.0.0.0",
+        port: "8500",
+        logLevel: "info",
+        jwtTtl: DEFAULT_JWT_TTL,
+      });
+      context.setExitCode(await runMaster({ ...settings, ...masterSecrets(context.env) }, false));
     });
 
   addMasterOptions(
@@ -47,9 +63,10 @@ export function createBerthProgram(context: CliContext): Command {
         port: "8500",
         dataDir: ".berth",
         logLevel: "info",
+        jwtTtl: DEFAULT_JWT_TTL,
       });
       // The agent for this machine and the web dashboard will start here too, once they exist.
-      context.setExitCode(await runMaster(settings, true));
+      context.setExitCode(await runMaster({ ...settings, ...masterSecrets(context.env) }, true));
     });
 
   return program;

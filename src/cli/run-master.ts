@@ -1,9 +1,12 @@
 import type { MasterSettings } from "../config/master-settings.ts";
 import { closeOnSignals } from "../master/shutdown-signals.ts";
-import { startMaster } from "../master/start-master.ts";
+import { type MasterOptions, startMaster } from "../master/start-master.ts";
 
 /** Runs a master in the foreground until SIGINT/SIGTERM (exit code 0) or a fatal store failure (1). */
-export async function runMaster(settings: MasterSettings, dev: boolean): Promise<number> {
+export async function runMaster(
+  settings: MasterSettings & Pick<MasterOptions, "masterKey" | "adminPassword">,
+  dev: boolean,
+): Promise<number> {
   const fatal = Promise.withResolvers<number>();
   const starting = startMaster({ ...settings, dev, onFatal: () => fatal.resolve(1) });
   // Handle signals from the start: the banner is out before startMaster resolves, and a quick

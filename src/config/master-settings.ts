@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { z } from "zod";
+import { parseGoDuration } from "../http/go-duration.ts";
 import { ConfigError } from "./config-error.ts";
 import { type LogLevel, logLevelSchema } from "./log-level.ts";
 
@@ -10,10 +11,16 @@ export interface MasterSettings {
   /** Absolute path. */
   readonly dataDir: string;
   readonly logLevel: LogLevel;
+  /** Lifetime of the JWTs /api/auth hands out, seconds. */
+  readonly jwtTtl: number;
 }
 
 /** Raw values as typed on the command line or in the environment. */
 export type MasterSettingsInput = { readonly [K in keyof MasterSettings]?: string };
+
+/** Portainer's JWT lifetime. */
+export const DEFAULT_JWT_TTL = "8h";
+const MAX_JWT_TTL_SECONDS = 30 * 24 * 3600;
 
 const settingSchemas = {
   host: z.string().trim().min(1, "must not be empty"),
@@ -27,6 +34,13 @@ const settingSchemas = {
     .min(1, "must not be empty")
     .transform((path) => resolve(path)),
   logLevel: z.string().pipe(logLevelSchema),
+  jwtTtl: z
+    .string()
+    .transform((text) => (/^\d+$/.test(text) ? Number(text) : (parseGoDuration(text) ?? Number.NaN) / 1000))
+    // A JWT cannot be revoked short of deleting its user, so it must not live long; scripts use access tokens.
+    .refine((seconds) => seconds >= 1 && seconds <= MAX_JWT_TTL_SECONDS, {
+      error: `must be a duration from 1s to ${MAX_JWT_TTL_SECONDS / 3600}h, like 8h, 90m or 3600 (seconds)`,
+    }),
 } satisfies { [K in keyof MasterSettings]: z.ZodType<MasterSettings[K], string> };
 
 const flagNames: { readonly [K in keyof MasterSettings]: string } = {
@@ -34,6 +48,7 @@ const flagNames: { readonly [K in keyof MasterSettings]: string } = {
   port: "--port",
   dataDir: "--data-dir",
   logLevel: "--log-level",
+  jwtTtl: "--jwt-ttl",
 };
 
 /** The environment variable behind each flag. */
@@ -42,6 +57,7 @@ export const settingEnvVars: { readonly [K in keyof MasterSettings]: string } = 
   port: "BERTH_PORT",
   dataDir: "BERTH_DATA_DIR",
   logLevel: "BERTH_LOG_LEVEL",
+  jwtTtl: "BERTH_JWT_TTL",
 };
 
 /**
@@ -70,5 +86,11 @@ export function resolveMasterSettings(
     }
     return parsed.data as MasterSettings[K];
   };
-  return { host: pick("host"), port: pick("port"), dataDir: pick("dataDir"), logLevel: pick("logLevel") };
+  return {
+    host: pick("host"),
+    port: pick("port"),
+    dataDir: pick("dataDir"),
+    logLevel: pick("logLevel"),
+    jwtTtl: pick("jwtTtl"),
+  };
 }

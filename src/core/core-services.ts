@@ -1,8 +1,18 @@
 import type { StateStore } from "../store/state-store.ts";
+import { Authenticator } from "./auth/authenticator.ts";
+import { JwtIssuer } from "./auth/jwt-issuer.ts";
+import { LoginThrottle } from "./auth/login-throttle.ts";
 import { BlockingQueryService } from "./blocking/blocking-query-service.ts";
 import { ClusterService } from "./cluster/cluster-service.ts";
 import { ConfigService } from "./config/config-service.ts";
+import { SecretBox } from "./crypto/secret-box.ts";
+import { GridMemberService } from "./grids/grid-member-service.ts";
+import { GridService } from "./grids/grid-service.ts";
 import { MasterIdentityService } from "./identity/master-identity-service.ts";
+import { REGISTRIES_PREFIX, RegistryService } from "./registries/registry-service.ts";
+import { SECRETS_PREFIX, SecretService } from "./secrets/secret-service.ts";
+import { AdminSetupService } from "./users/admin-setup-service.ts";
+import { UserService } from "./users/user-service.ts";
 
 /** Every core service, built over one store; the faces receive what they need from here. */
 export interface CoreServices {
@@ -10,16 +20,55 @@ export interface CoreServices {
   readonly cluster: ClusterService;
   readonly config: ConfigService;
   readonly identity: MasterIdentityService;
+  readonly users: UserService;
+  readonly adminSetup: AdminSetupService;
+  readonly jwt: JwtIssuer;
+  readonly loginThrottle: LoginThrottle;
+  readonly authenticator: Authenticator;
+  /** The master key itself, for deriving purpose-bound keys (as the JWT issuer does). */
+  readonly masterKey: Buffer;
+  /** Encryption at rest under the master key (secrets, registry passwords). */
+  readonly secretBox: SecretBox;
+  readonly grids: GridService;
+  readonly gridMembers: GridMemberService;
+  readonly secrets: SecretService;
+  readonly registries: RegistryService;
+}
+
+/** What the core needs from the master's settings. */
+export interface CoreOptions {
+  /** 32 bytes, from loadMasterKey. */
+  readonly masterKey: Buffer;
+  /** Lifetime of the JWTs /api/auth hands out; 8 hours (Portainer's) when absent. */
+  readonly jwtTtlSeconds?: number;
 }
 
 /** Builds the core services and loads what they need before the master serves requests. */
-export async function createCoreServices(store: StateStore): Promise<CoreServices> {
+export async function createCoreServices(store: StateStore, options: CoreOptions): Promise<CoreServices> {
   const identity = new MasterIdentityService(store);
   await identity.load();
+  const users = new UserService(store);
+  const jwt = new JwtIssuer(options.masterKey, users, options.jwtTtlSeconds);
+  const loginThrottle = new LoginThrottle();
+  const secretBox = new SecretBox(options.masterKey);
+  // Records under these prefixes (`<prefix><grid>/…`) are removed with their grid.
+  const grids = new GridService(store, secretBox, [SECRETS_PREFIX, REGISTRIES_PREFIX]);
+  await grids.ensureDefault();
   return {
     blockingQueries: new BlockingQueryService(store),
     cluster: new ClusterService(store),
     config: new ConfigService(store),
     identity,
+    users,
+    adminSetup: new AdminSetupService(users),
+    jwt,
+    loginThrottle,
+    authenticator: new Authenticator(users, [jwt], loginThrottle),
+    masterKey: options.masterKey,
+    secretBox,
+    grids,
+    gridMembers: new GridMemberService(grids, users),
+    secrets: new SecretService(store, grids, secretBox),
+    registries: new RegistryService(store, grids, secretBox),
   };
 }

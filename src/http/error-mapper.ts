@@ -2,6 +2,7 @@ import { BadRequestError } from "../core/errors/bad-request-error.ts";
 import { ConflictError } from "../core/errors/conflict-error.ts";
 import { ForbiddenError } from "../core/errors/forbidden-error.ts";
 import { NotFoundError } from "../core/errors/not-found-error.ts";
+import { TooManyRequestsError } from "../core/errors/too-many-requests-error.ts";
 import { UnauthorizedError } from "../core/errors/unauthorized-error.ts";
 import { ValidationError } from "../core/errors/validation-error.ts";
 import { CompactedError } from "../store/errors/compacted-error.ts";
@@ -46,6 +47,9 @@ export const INTERNAL_ERROR_MESSAGE = "internal server error";
 export function toHttpProblem(error: unknown): HttpProblem {
   if (!(error instanceof Error)) return { status: 500, message: INTERNAL_ERROR_MESSAGE };
   if (error instanceof ValidationError) return { status: 422, message: error.message, fields: error.fields };
+  if (error instanceof TooManyRequestsError) {
+    return { status: 429, message: error.message, headers: { "retry-after": String(error.retryAfterSeconds) } };
+  }
   const known = statusByErrorClass.find(([errorClass]) => error instanceof errorClass);
   if (known) {
     const status = known[1];

@@ -4,10 +4,10 @@ import type { HostState } from "./http-host.ts";
 /** Liveness and readiness probes, outside every face and unauthenticated. */
 export function registerHealthRoutes(app: FastifyInstance, state: () => HostState): void {
   // Alive as long as the event loop answers.
-  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
 
   // Ready once the store is open and the master has started; not while starting or draining.
-  app.get("/readyz", async (_request, reply) => {
+  app.get("/readyz", { config: { public: true } }, async (_request, reply) => {
     const current = state();
     if (current === "ready") return { status: "ready" };
     return reply.code(503).send({ status: current === "starting" ? "starting" : "shutting down" });

@@ -73,7 +73,12 @@ export async function createHttpHost(options: HttpHostOptions): Promise<HttpHost
 
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) {
-      routeTable.add({ method, url: route.url, face: mountTable.faceFor(route.url)?.name ?? "host" });
+      routeTable.add({
+        method,
+        url: route.url,
+        face: mountTable.faceFor(route.url)?.name ?? "host",
+        public: route.config?.public === true,
+      });
     }
   });
 

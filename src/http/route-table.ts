@@ -5,6 +5,8 @@ export interface RouteEntry {
   readonly url: string;
   /** The face that registered it; "host" for the host's own routes (/healthz…). */
   readonly face: string;
+  /** Served without authentication (`config: { public: true }`). */
+  readonly public: boolean;
 }
 
 /**

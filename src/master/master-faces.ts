@@ -14,8 +14,8 @@ export function createMasterFaces(core: CoreServices): Face[] {
   return [
     createNativeFace(core),
     createConsulFace(core),
-    createDockerGatewayFace(),
-    createNetworkFace(),
+    createDockerGatewayFace(core),
+    createNetworkFace(core),
     createDirectorFace(core),
   ];
 }

@@ -1,11 +1,18 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import type { DestinationStream } from "pino";
 import { EmbeddedStore } from "../backends/embedded/embedded-store.ts";
+import { ConfigError } from "../config/config-error.ts";
 import type { LogLevel } from "../config/log-level.ts";
-import { createCoreServices } from "../core/core-services.ts";
+import { type CoreServices, createCoreServices } from "../core/core-services.ts";
+import { loadMasterKey } from "../core/crypto/master-key.ts";
+import { ValidationError } from "../core/errors/validation-error.ts";
+import type { AdminBootstrap } from "../core/users/admin-setup-service.ts";
 import { createHttpHost, type HttpHost } from "../http/http-host.ts";
 import { createLogger } from "../http/http-logger.ts";
+import { fieldsText } from "../http/problem-text.ts";
 import type { StateStore } from "../store/state-store.ts";
+import { adminBannerLines } from "./admin-banner.ts";
 import { advertiseAddress, connectHost, hostPort } from "./advertise-address.ts";
 import { createMasterFaces, FALLBACK_FACE } from "./master-faces.ts";
 
@@ -18,8 +25,16 @@ export interface MasterOptions {
   readonly logLevel: LogLevel;
   /** Started by `berth dev` (one machine, loopback, local data). */
   readonly dev: boolean;
+  /** Seconds; 8 hours when absent. */
+  readonly jwtTtl?: number;
+  /** BERTH_MASTER_KEY (base64 of 32 bytes); when absent, the key file in the data directory. */
+  readonly masterKey?: string;
+  /** BERTH_ADMIN_PASSWORD: creates admin `admin` with it on a master that has no admin yet. */
+  readonly adminPassword?: string;
   /** Where the startup banner goes; stdout by default. */
   readonly print?: (line: string) => void;
+  /** Where log lines go; stdout by default. */
+  readonly logDestination?: DestinationStream;
   /** Called after a fatal store failure has closed the master (the process should exit non-zero). */
   readonly onFatal?: (error: Error) => void;
 }
@@ -38,8 +53,9 @@ export interface RunningMaster {
 /** Opens the store, builds the core services and faces, and starts serving. */
 export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const logger = createLogger(options.logLevel);
+  const logger = createLogger(options.logLevel, options.logDestination);
   await mkdir(options.dataDir, { recursive: true });
+  const masterKey = loadMasterKey(options.dataDir, options.masterKey);
   const databasePath = join(options.dataDir, "berth.db");
 
   let master: RunningMaster | undefined;
@@ -54,7 +70,8 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
 
   let host: HttpHost | undefined;
   try {
-    const core = await createCoreServices(store);
+    const core = await createCoreServices(store, { masterKey, jwtTtlSeconds: options.jwtTtl });
+    const bootstrap = await bootstrapAdmin(core, options);
     host = await createHttpHost({
       faces: createMasterFaces(core),
       fallbackFace: FALLBACK_FACE,
@@ -87,10 +104,22 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     };
     print(`Berth ${options.dev ? "dev master" : "master"} listening on ${master.url}`);
     print(`Data directory: ${options.dataDir}`);
+    const devToken = bootstrap.kind === "dev" ? await core.jwt.issue(bootstrap.user) : undefined;
+    for (const line of adminBannerLines(bootstrap, master.url, devToken)) print(line);
     return master;
   } catch (error) {
     await host?.close();
     await store.close();
     throw error;
   }
+}
+
+/** Makes sure an admin can get in: creates one from BERTH_ADMIN_PASSWORD or for dev mode, or readies the setup code. */
+function bootstrapAdmin(core: CoreServices, options: MasterOptions): Promise<AdminBootstrap> {
+  const password = options.adminPassword === "" ? undefined : options.adminPassword;
+  return core.adminSetup.bootstrap({ dev: options.dev, password }).catch((error: unknown) => {
+    if (error instanceof ValidationError)
+      throw new ConfigError(`invalid BERTH_ADMIN_PASSWORD: ${fieldsText(error.fields)}`);
+    throw error;
+  });
 }

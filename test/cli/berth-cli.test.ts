@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { send } from "../support/http-client.ts";
+import { send, sendJson } from "../support/http-client.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
 
 const BERTH = fileURLToPath(new URL("../../bin/berth.js", import.meta.url));
@@ -77,7 +79,7 @@ test("berth --help lists the commands; berth master --help lists its flags", asy
   assert.match(help.stdout, /dev\s/);
   const masterHelp = await runBerth(["master", "--help"]);
   assert.equal(masterHelp.code, 0);
-  for (const flag of ["--port", "--data-dir", "--host", "--log-level", "BERTH_PORT"])
+  for (const flag of ["--port", "--data-dir", "--host", "--log-level", "--jwt-ttl", "BERTH_PORT"])
     assert.ok(masterHelp.stdout.includes(flag), flag);
 });
 
@@ -89,6 +91,8 @@ test("bad flag values exit with code 2 and a message naming the flag", async (t)
     [["master", "--data-dir", dataDir, "--log-level", "loud"], {}, /invalid --log-level "loud"/],
     [["master", "--data-dir", dataDir], { BERTH_PORT: "eighty" }, /invalid BERTH_PORT "eighty"/],
     [["master"], {}, /--data-dir \(or BERTH_DATA_DIR\) is required/],
+    [["master", "--data-dir", dataDir], { BERTH_JWT_TTL: "forever" }, /invalid BERTH_JWT_TTL "forever"/],
+    [["master", "--data-dir", dataDir], { BERTH_ADMIN_PASSWORD: "short" }, /invalid BERTH_ADMIN_PASSWORD/],
     [["master", "--data-dir", dataDir, "--no-such-flag"], {}, /unknown option/],
     [["no-such-command"], {}, /unknown command/],
   ];
@@ -126,6 +130,20 @@ test("berth dev listens on loopback with data under ./.berth, settings from the 
   const exited = once(berth.child, "exit");
   berth.child.kill("SIGINT");
   assert.deepEqual(await exited, [0, null]);
+});
+
+test("berth master takes BERTH_ADMIN_PASSWORD and BERTH_MASTER_KEY from the environment", async (t) => {
+  const dataDir = await makeTempDir(t);
+  const berth = await startBerth(t, ["master", "--port", "0", "--host", "127.0.0.1", "--data-dir", dataDir], {
+    BERTH_LOG_LEVEL: "silent",
+    BERTH_ADMIN_PASSWORD: "cli admin password",
+    BERTH_MASTER_KEY: randomBytes(32).toString("base64"),
+  });
+  const login = await sendJson(berth.url, "/api/auth", "POST", { Username: "admin", Password: "cli admin password" });
+  assert.equal(login.status, 200, login.text);
+  await assert.rejects(stat(join(dataDir, "master.key")), "the key came from the environment, not a file");
+  berth.child.kill("SIGTERM");
+  await once(berth.child, "exit");
 });
 
 test("a port already in use exits with code 1 and says why", async (t) => {

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { ConfigError } from "../../src/config/config-error.ts";
 import { resolveMasterSettings } from "../../src/config/master-settings.ts";
 
-const defaults = { host: "0.0.0.0", port: "8500", logLevel: "info" };
+const defaults = { host: "0.0.0.0", port: "8500", logLevel: "info", jwtTtl: "8h" };
 
 test("defaults apply when neither flag nor environment says otherwise", () => {
   assert.deepEqual(resolveMasterSettings({ dataDir: "data" }, {}, defaults), {
@@ -12,6 +12,7 @@ test("defaults apply when neither flag nor environment says otherwise", () => {
     port: 8500,
     dataDir: resolve("data"),
     logLevel: "info",
+    jwtTtl: 8 * 3600,
   });
 });
 
@@ -22,12 +23,14 @@ test("environment variables override defaults; flags override both; empty variab
     port: 9000,
     dataDir: "/srv/berth",
     logLevel: "debug",
+    jwtTtl: 8 * 3600,
   });
   assert.deepEqual(resolveMasterSettings({ port: "0", logLevel: "warn", dataDir: "/d", host: "::1" }, env, defaults), {
     host: "::1",
     port: 0,
     dataDir: "/d",
     logLevel: "warn",
+    jwtTtl: 8 * 3600,
   });
   assert.equal(resolveMasterSettings({ dataDir: "/d" }, { BERTH_PORT: "" }, defaults).port, 8500);
 });
@@ -42,6 +45,12 @@ test("bad values are ConfigErrors naming where they came from", () => {
     [{}, { BERTH_LOG_LEVEL: "verbose" }, /BERTH_LOG_LEVEL/],
     [{ host: " " }, {}, /--host/],
     [{ dataDir: "" }, {}, /--data-dir/],
+    [{ jwtTtl: "soon" }, {}, /invalid --jwt-ttl "soon": must be a duration from 1s to 720h/],
+    [{ jwtTtl: "0" }, {}, /--jwt-ttl/],
+    [{ jwtTtl: "-1h" }, {}, /--jwt-ttl/],
+    [{ jwtTtl: "500ms" }, {}, /--jwt-ttl/],
+    [{}, { BERTH_JWT_TTL: "31d" }, /invalid BERTH_JWT_TTL/],
+    [{}, { BERTH_JWT_TTL: "721h" }, /invalid BERTH_JWT_TTL/],
   ];
   for (const [flags, env, message] of cases) {
     assert.throws(
@@ -51,6 +60,15 @@ test("bad values are ConfigErrors naming where they came from", () => {
       },
     );
   }
+});
+
+test("the JWT lifetime is a Go duration or a number of seconds", () => {
+  const ttl = (jwtTtl: string) => resolveMasterSettings({ dataDir: "/d", jwtTtl }, {}, defaults).jwtTtl;
+  assert.equal(ttl("90m"), 5400);
+  assert.equal(ttl("1h30m"), 5400);
+  assert.equal(ttl("3600"), 3600);
+  assert.equal(ttl("720h"), 720 * 3600);
+  assert.equal(resolveMasterSettings({ dataDir: "/d" }, { BERTH_JWT_TTL: "15m" }, defaults).jwtTtl, 900);
 });
 
 test("a required setting without a default names both the flag and the variable", () => {

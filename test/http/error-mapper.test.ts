@@ -4,6 +4,7 @@ import { BadRequestError } from "../../src/core/errors/bad-request-error.ts";
 import { ConflictError } from "../../src/core/errors/conflict-error.ts";
 import { ForbiddenError } from "../../src/core/errors/forbidden-error.ts";
 import { NotFoundError } from "../../src/core/errors/not-found-error.ts";
+import { TooManyRequestsError } from "../../src/core/errors/too-many-requests-error.ts";
 import { UnauthorizedError } from "../../src/core/errors/unauthorized-error.ts";
 import { ValidationError } from "../../src/core/errors/validation-error.ts";
 import { toHttpProblem } from "../../src/http/error-mapper.ts";
@@ -23,6 +24,14 @@ test("domain errors map to their statuses and keep their messages", () => {
     status: 422,
     message: "validation failed",
     fields: { name: "is missing" },
+  });
+});
+
+test("too many failed attempts is a 429 saying when to retry", () => {
+  assert.deepEqual(toHttpProblem(new TooManyRequestsError(42)), {
+    status: 429,
+    message: "too many failed attempts; try again later",
+    headers: { "retry-after": "42" },
   });
 });
 

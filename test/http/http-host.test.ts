@@ -93,10 +93,10 @@ test("a face registering a route outside its mounts, or two faces sharing a moun
     },
   };
   await assert.rejects(createHttpHost({ faces: [stray], fallbackFace: "stray", logger }), /outside its mounts/);
-  const config = { update: async () => ({}) } as never;
-  const clash = { ...createNativeFace({ config }), name: "second", mounts: ["/v1/config/sub"] };
+  const nativeCore = { config: { update: async () => ({}) }, users: {}, authenticator: {} } as never;
+  const clash = { ...createNativeFace(nativeCore), name: "second", mounts: ["/v1/config/sub"] };
   await assert.rejects(
-    createHttpHost({ faces: [createNativeFace({ config }), clash], fallbackFace: "native", logger }),
+    createHttpHost({ faces: [createNativeFace(nativeCore), clash], fallbackFace: "native", logger }),
     /overlaps/,
   );
   const cluster = { status: () => ({ leader: "", peers: [], index: 1 }) } as never;
@@ -109,7 +109,7 @@ test("a face registering a route outside its mounts, or two faces sharing a moun
 test("/healthz is always 200; /readyz is 503 until the master is ready and again while draining", async () => {
   const cluster = { status: () => ({ leader: "", peers: [], index: 1 }) } as never;
   const host = await createHttpHost({
-    faces: [createConsulFace({ cluster }), createNativeFace({ config: {} as never })],
+    faces: [createConsulFace({ cluster }), createNativeFace({ config: {}, users: {}, authenticator: {} } as never)],
     fallbackFace: "native",
     logger: createLogger("silent"),
   });

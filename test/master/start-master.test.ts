@@ -5,6 +5,7 @@ import { test } from "node:test";
 import { startMaster } from "../../src/master/start-master.ts";
 import { send } from "../support/http-client.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
+import { loginToken, TEST_ADMIN_PASSWORD } from "../support/test-master.ts";
 
 const quiet = { host: "127.0.0.1", port: 0, logLevel: "silent", dev: false } as const;
 
@@ -16,17 +17,18 @@ test("startMaster creates the data dir and database, prints URL and data dir, an
   assert.ok((await stat(join(dataDir, "berth.db"))).isFile());
   assert.equal(master.databasePath, join(dataDir, "berth.db"));
   assert.match(master.url, /^http:\/\/127\.0\.0\.1:\d+$/);
-  assert.deepEqual(printed, [`Berth master listening on ${master.url}`, `Data directory: ${dataDir}`]);
+  assert.deepEqual(printed.slice(0, 2), [`Berth master listening on ${master.url}`, `Data directory: ${dataDir}`]);
   assert.equal((await send(master.url, "/readyz")).status, 200);
   assert.equal((await send(master.url, "/v1/status/leader")).text, `"${master.url.slice("http://".length)}"`);
 });
 
 test("close stops serving and closes the store, so the data dir can be opened again; close is idempotent", async (t) => {
   const dataDir = await makeTempDir(t);
-  const master = await startMaster({ ...quiet, dataDir, print: () => {} });
+  const master = await startMaster({ ...quiet, dataDir, adminPassword: TEST_ADMIN_PASSWORD, print: () => {} });
+  const auth = { authorization: `Bearer ${await loginToken(master.url)}` };
   await send(master.url, "/v1/config", {
     method: "PUT",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...auth },
     body: '{"a":"b"}',
   });
   await Promise.all([master.close(), master.close()]);
@@ -34,7 +36,7 @@ test("close stops serving and closes the store, so the data dir can be opened ag
   await assert.rejects(send(master.url, "/healthz"));
   const again = await startMaster({ ...quiet, dataDir, print: () => {} });
   t.after(() => again.close());
-  assert.deepEqual((await send(again.url, "/v1/config")).json(), { a: "b" });
+  assert.deepEqual((await send(again.url, "/v1/config", { headers: auth })).json(), { a: "b" });
 });
 
 test("a port already taken fails startup cleanly", async (t) => {

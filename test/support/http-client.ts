@@ -32,11 +32,17 @@ export async function send(baseUrl: string, path: string, request: TestRequest =
   };
 }
 
-/** Sends a JSON body with the JSON content type. */
-export function sendJson(baseUrl: string, path: string, method: string, body: unknown): Promise<TestResponse> {
+/** Sends a JSON body with the JSON content type (and any other headers, e.g. credentials). */
+export function sendJson(
+  baseUrl: string,
+  path: string,
+  method: string,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<TestResponse> {
   return send(baseUrl, path, {
     method,
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
   });
 }

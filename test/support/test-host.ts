@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import type { DestinationStream } from "pino";
@@ -30,7 +31,7 @@ export async function startTestHost(
 ): Promise<TestHost> {
   const dir = await makeTempDir(t);
   const store = await EmbeddedStore.open({ path: join(dir, "berth.db") });
-  const core = await createCoreServices(store);
+  const core = await createCoreServices(store, { masterKey: randomBytes(32) });
   const logs: Record<string, unknown>[] = [];
   const destination: DestinationStream = { write: (line: string) => void logs.push(JSON.parse(line)) };
   const host = await createHttpHost({

@@ -36,6 +36,9 @@ export interface CreatedUser {
 }
 
 const hashCode = (code: string): string => createHash("sha256").update(code).digest("hex");
+const isAdmin = (user: StoredUser): boolean => user.roles.includes("master_admin");
+/** Attempts of a guarded change before giving up on concurrent writers. */
+const MAX_ATTEMPTS = 10;
 
 /** Users, their master roles and grid memberships. Passwords and invite codes are kept as hashes only. */
 export class UserService {
@@ -120,16 +123,12 @@ export class UserService {
     return this.#all();
   }
 
-  /** Deletes the user; every token they held stops working because each request re-reads the user. */
+  /**
+   * Deletes the user; every token they held stops working because each request re-reads the user.
+   * Throws ConflictError for the last master_admin.
+   */
   async remove(username: string): Promise<void> {
-    const stored = await this.#stored(username);
-    await this.#store.txn({
-      compare: [],
-      success: [
-        { type: "delete", key: USERS_PREFIX + stored.username },
-        { type: "delete", key: USER_IDS_PREFIX + stored.id },
-      ],
-    });
+    await this.#changeKeepingAnAdmin(username, () => null);
   }
 
   /** The user when the password is right; undefined otherwise, taking as long either way. */
@@ -154,8 +153,13 @@ export class UserService {
     );
   }
 
+  /** Throws ConflictError when it would take master_admin from the last user holding it. */
   async removeRole(username: string, role: MasterRole): Promise<User> {
-    return this.#update(username, (user) => ({ ...user, roles: user.roles.filter((held) => held !== role) }));
+    const next = await this.#changeKeepingAnAdmin(username, (user) => ({
+      ...user,
+      roles: user.roles.filter((held) => held !== role),
+    }));
+    return toUser(next as StoredUser);
   }
 
   /** Makes the user a member (or grid_admin) of a grid; null removes them from it. */
@@ -206,6 +210,46 @@ export class UserService {
       return { ...change(user), updated_at: new Date().toISOString() } as unknown as JsonValue;
     });
     return toUser(storedUserSchema.parse(next));
+  }
+
+  /**
+   * Changes or (for null) deletes a user in one transaction that also pins every other
+   * master_admin record, so that two admins demoting each other at once cannot both win and leave
+   * nobody able to administer the master.
+   */
+  async #changeKeepingAnAdmin(
+    username: string,
+    change: (user: StoredUser) => StoredUser | null,
+  ): Promise<StoredUser | null> {
+    const name = this.#username(username);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const { kvs } = await this.#store.range(USERS_PREFIX, { prefix: true });
+      const records = kvs.map((kv) => ({ kv, user: storedUserSchema.parse(kv.value) }));
+      const target = records.find((record) => record.user.username === name);
+      if (!target) throw new NotFoundError(`user ${name} not found`);
+      const changed = change(target.user);
+      const next = changed && { ...changed, updated_at: new Date().toISOString() };
+      const otherAdmins = records.filter((record) => record !== target && isAdmin(record.user));
+      if (isAdmin(target.user) && !(next && isAdmin(next)) && otherAdmins.length === 0) {
+        throw new ConflictError(`${name} is the last master_admin; give another user that role first`);
+      }
+      const result = await this.#store.txn({
+        compare: [target, ...otherAdmins].map(({ kv }) => ({
+          key: kv.key,
+          target: "mod_revision" as const,
+          op: "==" as const,
+          value: kv.mod_revision,
+        })),
+        success: next
+          ? [{ type: "put", key: target.kv.key, value: next as unknown as JsonValue }]
+          : [
+              { type: "delete", key: target.kv.key },
+              { type: "delete", key: USER_IDS_PREFIX + target.user.id },
+            ],
+      });
+      if (result.succeeded) return next;
+    }
+    throw new ConflictError(`user ${name} is being changed concurrently; try again`);
   }
 
   async #stored(username: string): Promise<StoredUser> {

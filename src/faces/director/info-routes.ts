@@ -4,12 +4,12 @@ import type { MasterIdentityService } from "../../core/identity/master-identity-
 
 /** `GET /info`: public, so that clients can learn how to authenticate. */
 export function registerInfoRoutes(app: FastifyInstance, identity: MasterIdentityService): void {
-  app.get("/info", async () => ({
+  app.get("/info", { config: { public: true } }, async (request) => ({
     name: "Berth Director",
     uuid: identity.identity().uuid,
     version: berthVersion,
-    // No caller is known until authentication arrives.
-    user: null,
+    // The caller when valid credentials came along (the auth hook ignores invalid ones here).
+    user: request.principal?.user.username ?? null,
     cpi: "docker",
     user_authentication: { type: "basic", options: {} },
   }));

@@ -1,10 +1,18 @@
 import type { CoreServices } from "../../core/core-services.ts";
+import { installAuthHook } from "../../http/auth-hook.ts";
 import type { Face } from "../../http/face.ts";
 import { registerConfigRoutes } from "./config-routes.ts";
+import { registerGridMemberRoutes } from "./grid-member-routes.ts";
+import { registerGridRoutes } from "./grid-routes.ts";
 import { renderNativeError } from "./native-error-renderer.ts";
+import { registerRegistryRoutes } from "./registry-routes.ts";
+import { registerSecretRoutes } from "./secret-routes.ts";
+import { registerUserRoutes } from "./user-routes.ts";
 
 /** Berth's own API (the Kontena master API). */
-export function createNativeFace(core: Pick<CoreServices, "config">): Face {
+export function createNativeFace(
+  core: Pick<CoreServices, "config" | "users" | "authenticator" | "grids" | "gridMembers" | "secrets" | "registries">,
+): Face {
   return {
     name: "native",
     mounts: [
@@ -19,12 +27,20 @@ export function createNativeFace(core: Pick<CoreServices, "config">): Face {
       "/v1/config",
       "/oauth2",
       "/cb",
+      "/v1/users",
+      "/v1/user",
     ],
     renderError: renderNativeError,
     register(app) {
       // JSON only: a text/plain body is a client mistake here, answered 415.
       app.removeContentTypeParser("text/plain");
+      installAuthHook(app, core.authenticator);
       registerConfigRoutes(app, core.config);
+      registerUserRoutes(app, core.users, core.authenticator);
+      registerGridRoutes(app, core.grids);
+      registerGridMemberRoutes(app, core.gridMembers);
+      registerSecretRoutes(app, core.secrets);
+      registerRegistryRoutes(app, core.registries);
     },
   };
 }

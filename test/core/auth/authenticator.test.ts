@@ -5,8 +5,10 @@ import { SignJWT } from "jose";
 import { Authenticator } from "../../../src/core/auth/authenticator.ts";
 import { JwtIssuer } from "../../../src/core/auth/jwt-issuer.ts";
 import { LoginThrottle } from "../../../src/core/auth/login-throttle.ts";
+import { NotFoundError } from "../../../src/core/errors/not-found-error.ts";
 import { TooManyRequestsError } from "../../../src/core/errors/too-many-requests-error.ts";
 import { UnauthorizedError } from "../../../src/core/errors/unauthorized-error.ts";
+import { ValidationError } from "../../../src/core/errors/validation-error.ts";
 import { UserService } from "../../../src/core/users/user-service.ts";
 import { openTestStore } from "../../support/test-store.ts";
 
@@ -59,5 +61,20 @@ describe("authenticator", () => {
     );
     now += 31_000;
     assert.equal((await auth.password("bob", PASSWORD, source)).user.username, "bob");
+  });
+
+  it("accepts an invite once with a new password, and throttles guessed codes per address", async (t) => {
+    const users = new UserService(await openTestStore(t));
+    const { invite_code } = await users.create({ username: "guest" });
+    const auth = new Authenticator(users, [], new LoginThrottle({ maxFailures: 2 }));
+    const source = { address: "10.0.0.7" };
+    await assert.rejects(auth.acceptInvite(invite_code as string, "short", source), ValidationError);
+    const user = await auth.acceptInvite(invite_code as string, PASSWORD, source);
+    assert.equal(user.has_password, true);
+    assert.equal((await auth.password("guest", PASSWORD, source)).user.username, "guest");
+    await assert.rejects(auth.acceptInvite(invite_code as string, PASSWORD, source), NotFoundError);
+    await assert.rejects(auth.acceptInvite("guessed", PASSWORD, source), NotFoundError);
+    await assert.rejects(auth.acceptInvite("guessed", PASSWORD, source), TooManyRequestsError);
+    await assert.rejects(auth.acceptInvite("guessed", PASSWORD, { address: "10.0.0.8" }), NotFoundError);
   });
 });

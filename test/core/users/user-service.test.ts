@@ -76,6 +76,7 @@ describe("user service", () => {
 
   it("manages roles and grid memberships, and deletes users", async (t) => {
     const users = new UserService(await openTestStore(t));
+    await users.initAdmin("root", PASSWORD);
     const { user } = await users.create({ username: "ops", password: PASSWORD });
     await users.addRole("ops", "master_admin");
     await users.addRole("ops", "master_admin");
@@ -98,5 +99,21 @@ describe("user service", () => {
     await assert.rejects(users.get("ops"), NotFoundError);
     assert.equal(await users.findById(user.id), undefined);
     await assert.rejects(users.addRole("ops", "master_admin"), NotFoundError);
+  });
+
+  it("never lets the last master_admin go, even when two admins demote each other at once", async (t) => {
+    const store = await openTestStore(t);
+    const users = new UserService(store);
+    await users.initAdmin("root", PASSWORD);
+    await assert.rejects(users.removeRole("root", "master_admin"), /root is the last master_admin/);
+    await assert.rejects(users.remove("root"), ConflictError);
+    await users.create({ username: "ops", password: PASSWORD, roles: ["master_admin"] });
+    const revision = store.currentRevision();
+    const results = await Promise.allSettled([users.removeRole("root", "master_admin"), users.remove("ops")]);
+    assert.equal(results.filter((result) => result.status === "fulfilled").length, 1, JSON.stringify(results));
+    const admins = (await users.list()).filter((user) => user.roles.includes("master_admin"));
+    assert.equal(admins.length, 1);
+    assert.equal(store.currentRevision(), revision + 1, "the refused change wrote nothing");
+    await assert.rejects(users.remove("nobody"), NotFoundError);
   });
 });

@@ -26,7 +26,7 @@ test("GET /v1/status/peers lists the one master", async (t) => {
 test("X-Consul-Index follows the store's revision", async (t) => {
   const master = await startTestMaster(t);
   const before = Number((await send(master.url, "/v1/status/leader")).headers.get("x-consul-index"));
-  await sendJson(master.url, "/v1/config", "PATCH", { a: "b" });
+  await sendJson(master.url, "/v1/config", "PATCH", { a: "b" }, master.auth);
   const after = Number((await send(master.url, "/v1/status/peers")).headers.get("x-consul-index"));
   assert.equal(after, before + 1);
 });
