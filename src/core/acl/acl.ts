@@ -9,7 +9,7 @@ export interface Acl {
   readonly management: boolean;
   keyRead(key: string): boolean;
   keyWrite(key: string): boolean;
-  /** Write on every key under the prefix (recursive delete, a tree lock): no deny rule may sit under it. */
+  /** Write on every key under the prefix (recursive delete, a tree lock): no read or deny rule may sit under it. */
   keyWritePrefix(prefix: string): boolean;
   serviceRead(name: string): boolean;
   serviceWrite(name: string): boolean;
