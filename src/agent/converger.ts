@@ -97,16 +97,24 @@ export class Converger extends EventEmitter<ConvergerEvents> {
     this.#concurrency = options.concurrency ?? 4;
   }
 
+  get nodeName(): string {
+    return this.#nodeName;
+  }
+
   /** Starts following the engine's events for this node's containers. */
   start(): void {
     if (this.#events !== null || this.#closed) return;
+    let connectedBefore = false;
     this.#events = this.#runtime.watchEvents(
       { [BERTH_LABELS.node]: this.#nodeName },
       {
         onEvent: (event) => this.#onRuntimeEvent(event),
         onError: (error) => this.emit("failure", error),
-        // Events may have been missed while the stream was down: compare everything again.
-        onConnect: () => this.resync(),
+        onConnect: () => {
+          // Events may have been missed while the stream was down: compare everything again.
+          if (connectedBefore) this.resync();
+          connectedBefore = true;
+        },
       },
     );
   }
@@ -289,7 +297,13 @@ export class Converger extends EventEmitter<ConvergerEvents> {
     }
     let details = await this.#runtime.inspectContainer(containerId);
     if (details !== null && desired.state === "running" && NOT_RUNNING.has(details.state)) {
-      await this.#runtime.startContainer(containerId);
+      try {
+        await this.#runtime.startContainer(containerId);
+      } catch (error) {
+        // The container stays (the next pass tries again); the report names it and says why.
+        this.#reportContainer(id, desired, await this.#runtime.inspectContainer(containerId), asError(error));
+        return;
+      }
       details = await this.#runtime.inspectContainer(containerId);
     } else if (details !== null && desired.state === "stopped" && !NOT_RUNNING.has(details.state)) {
       await this.#runtime.stopContainer(containerId, this.#stopTimeout);
@@ -312,17 +326,24 @@ export class Converger extends EventEmitter<ConvergerEvents> {
     await this.#runtime.removeContainer(containerId);
   }
 
-  #reportContainer(id: string, desired: DesiredInstance, details: ContainerDetails | null): void {
+  #reportContainer(
+    id: string,
+    desired: DesiredInstance,
+    details: ContainerDetails | null,
+    startError: Error | null = null,
+  ): void {
     if (details === null) {
-      this.#report(id, { ...emptyFields(), state: "missing" });
+      this.#report(id, { ...emptyFields(), state: "missing", error: startError?.message ?? null });
       return;
     }
+    const error = startError?.message ?? details.error;
+    const failed = error !== null && desired.state === "running" && NOT_RUNNING.has(details.state);
     this.#report(id, {
-      state: actualState(details, desired),
+      state: failed ? "error" : actualState(details, desired),
       container_id: details.id,
       ip: details.ip,
       exit_code: details.exitCode,
-      error: details.error,
+      error,
       revision: details.labels[BERTH_LABELS.revision] ?? null,
     });
   }
