@@ -1,6 +1,9 @@
 import type { StateStore } from "../../store/state-store.ts";
+import { assertMasterAdmin } from "../auth/access-policy.ts";
+import type { Principal } from "../auth/principal.ts";
 import { ConflictError } from "../errors/conflict-error.ts";
-import type { ConfigValues } from "./config-schema.ts";
+import { parseInput } from "../validation/parse-input.ts";
+import { type ConfigValues, configValuesSchema } from "./config-schema.ts";
 
 /** The store key holding the whole configuration object. */
 export const CONFIG_KEY = "/config";
@@ -8,7 +11,10 @@ export const CONFIG_KEY = "/config";
 /** Compare-and-swap attempts against writers on other masters before giving up. */
 const MAX_ATTEMPTS = 10;
 
-/** The master configuration (a flat string map), kept as one record so every change is atomic. */
+/**
+ * The master configuration (a flat string map), kept as one record so every change is atomic.
+ * Through the API only a master_admin reads or changes it; get() serves core's own readers.
+ */
 export class ConfigService {
   readonly #store: StateStore;
   /** Changes from this master run one at a time, so they never race each other's compare-and-swap. */
@@ -23,8 +29,16 @@ export class ConfigService {
     return { ...(kv?.value as ConfigValues | undefined) };
   }
 
-  /** Upserts the given keys, keeping the others. Returns the configuration after the change. */
-  update(values: ConfigValues): Promise<ConfigValues> {
+  /** The configuration, for a master_admin. */
+  async read(principal: Principal): Promise<ConfigValues> {
+    assertMasterAdmin(principal);
+    return this.get();
+  }
+
+  /** Upserts the given keys, keeping the others (master_admin). Returns the configuration after the change. */
+  async update(principal: Principal, input: unknown): Promise<ConfigValues> {
+    assertMasterAdmin(principal);
+    const values = parseInput(configValuesSchema, input);
     return this.#serialized(async () => {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const kv = await this.#store.get(CONFIG_KEY);
@@ -40,8 +54,10 @@ export class ConfigService {
     });
   }
 
-  /** Replaces the whole configuration. */
-  replace(values: ConfigValues): Promise<ConfigValues> {
+  /** Replaces the whole configuration (master_admin). */
+  async replace(principal: Principal, input: unknown): Promise<ConfigValues> {
+    assertMasterAdmin(principal);
+    const values = parseInput(configValuesSchema, input);
     return this.#serialized(async () => {
       await this.#store.put(CONFIG_KEY, { ...values });
       return { ...values };

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { errorShapeOf } from "../../support/face-error-shapes.ts";
+import { userHeaders } from "../../support/grid-callers.ts";
 import { send, sendJson } from "../../support/http-client.ts";
 import { makeTempDir } from "../../support/temp-dir.ts";
 import { startTestMaster } from "../../support/test-master.ts";
@@ -129,4 +130,23 @@ test("prototype-poisoning keys are refused with a 400", async (t) => {
   });
   nativeError(response, 400);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
+test("only a master_admin reads or changes the configuration", async (t) => {
+  const master = await startTestMaster(t);
+  await sendJson(master.url, "/v1/config", "PUT", { keep: "me" }, master.auth);
+  const gridAdmin = await userHeaders(master, "grid-admin", { default: "grid_admin" });
+  const plain = await userHeaders(master, "plain");
+  for (const [headers, status] of [
+    [gridAdmin, 403],
+    [plain, 403],
+    [{}, 401],
+  ] as const) {
+    nativeError(await send(master.url, "/v1/config", { headers }), status);
+    nativeError(await sendJson(master.url, "/v1/config", "PATCH", { a: "b" }, headers), status);
+    nativeError(await sendJson(master.url, "/v1/config", "PUT", {}, headers), status);
+    // Refused before the body is looked at.
+    nativeError(await sendJson(master.url, "/v1/config", "PATCH", { a: 1 }, headers), status);
+  }
+  assert.deepEqual((await send(master.url, "/v1/config", { headers: master.auth })).json(), { keep: "me" });
 });
