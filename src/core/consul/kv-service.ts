@@ -2,7 +2,7 @@ import { CompactedError } from "../../store/errors/compacted-error.ts";
 import { MAX_KEY_LENGTH } from "../../store/key-rules.ts";
 import type { StateStore } from "../../store/state-store.ts";
 import type { Acl } from "../acl/acl.ts";
-import type { BlockingQueryOptions, BlockingQueryService, QueryResult } from "../blocking/blocking-query-service.ts";
+import type { QueryResult } from "../blocking/blocking-query-service.ts";
 import { BadRequestError } from "../errors/bad-request-error.ts";
 import { ConflictError } from "../errors/conflict-error.ts";
 import { ForbiddenError } from "../errors/forbidden-error.ts";
@@ -13,8 +13,14 @@ import type { KvOpError, KvOperation } from "./kv-operation.ts";
 import { KvTxnPlan, PENDING_INDEX } from "./kv-txn-plan.ts";
 import type { LockDelayTable } from "./lock-delay-table.ts";
 
-/** How a read waits: the client's index, its wait, and the signal that it went away. */
-export type BlockingParams = Pick<BlockingQueryOptions<unknown>, "minIndex" | "waitMs" | "signal">;
+/**
+ * A read as a blocking query runs it: the store prefixes whose changes may change the answer,
+ * and how to compute the answer with its index. Cheap to run again after every change.
+ */
+export interface WatchableRead<T> {
+  readonly prefixes: readonly string[];
+  readonly run: () => Promise<QueryResult<T>>;
+}
 
 /** A transaction's outcome: every result, or every failed operation (and nothing written). */
 export type KvTxnOutcome =
@@ -31,12 +37,10 @@ const MAX_ATTEMPTS = 100;
  */
 export class KvService {
   readonly #store: StateStore;
-  readonly #blocking: BlockingQueryService;
   readonly #lockDelays: LockDelayTable;
 
-  constructor(store: StateStore, blocking: BlockingQueryService, lockDelays: LockDelayTable) {
+  constructor(store: StateStore, lockDelays: LockDelayTable) {
     this.#store = store;
-    this.#blocking = blocking;
     this.#lockDelays = lockDelays;
   }
 
@@ -44,45 +48,36 @@ export class KvService {
    * One entry. Its index is the entry's ModifyIndex; a missing entry (or one the ACL hides) has
    * the highest index of the datacenter's KV data, deletions included, so a delete wakes watchers.
    */
-  get(dc: string, key: string, acl: Acl, blocking: BlockingParams): Promise<QueryResult<KvEntry | undefined>> {
+  get(dc: string, key: string, acl: Acl): WatchableRead<KvEntry | undefined> {
     this.#assertKey(dc, key);
     const storeKey = kvStoreKey(dc, key);
-    return this.#blocking.blockingQuery({
-      ...blocking,
+    return {
       prefixes: [storeKey],
       run: async () => {
         const kv = await this.#store.get(storeKey);
         if (kv && acl.keyRead(key)) return { index: kv.mod_revision, value: decodeKvEntry(kv, kvPrefix(dc).length) };
-        return { index: this.#store.lastChange(kvPrefix(dc)), value: undefined };
+        return { index: Math.max(1, this.#store.lastChange(kvPrefix(dc))), value: undefined };
       },
-    });
+    };
   }
 
   /** Every entry under the prefix that the ACL lets the caller read, in key order. */
-  list(dc: string, prefix: string, acl: Acl, blocking: BlockingParams): Promise<QueryResult<KvEntry[]>> {
+  list(dc: string, prefix: string, acl: Acl): WatchableRead<KvEntry[]> {
     this.#assertKey(dc, prefix);
-    return this.#blocking.blockingQuery({
-      ...blocking,
+    return {
       prefixes: [kvStoreKey(dc, prefix)],
       run: async () => {
         const { kvs } = await this.#store.range(kvStoreKey(dc, prefix), { prefix: true });
         const entries = kvs.map((kv) => decodeKvEntry(kv, kvPrefix(dc).length)).filter((e) => acl.keyRead(e.key));
         return { index: this.#listIndex(dc, prefix), value: entries };
       },
-    });
+    };
   }
 
   /** The keys under the prefix; with a separator, each key cut after the first separator past the prefix, once. */
-  keys(
-    dc: string,
-    prefix: string,
-    separator: string,
-    acl: Acl,
-    blocking: BlockingParams,
-  ): Promise<QueryResult<string[]>> {
+  keys(dc: string, prefix: string, separator: string, acl: Acl): WatchableRead<string[]> {
     this.#assertKey(dc, prefix);
-    return this.#blocking.blockingQuery({
-      ...blocking,
+    return {
       prefixes: [kvStoreKey(dc, prefix)],
       run: async () => {
         const { kvs } = await this.#store.range(kvStoreKey(dc, prefix), { prefix: true, keysOnly: true });
@@ -101,7 +96,7 @@ export class KvService {
         }
         return { index: this.#listIndex(dc, prefix), value: keys };
       },
-    });
+    };
   }
 
   /**
@@ -157,9 +152,12 @@ export class KvService {
     await this.#store.delete(kvStoreKey(dc, prefix), { prefix: true });
   }
 
-  /** The index of a prefix read: its latest change, deletions included; the whole KV's when it has none. */
+  /**
+   * The index of a prefix read: its latest change, deletions included; the whole KV's when it has
+   * none; never 0, which clients take as "do not block".
+   */
   #listIndex(dc: string, prefix: string): number {
-    const whole = this.#store.lastChange(kvPrefix(dc));
+    const whole = Math.max(1, this.#store.lastChange(kvPrefix(dc)));
     return prefix === "" ? whole : this.#store.lastChange(kvStoreKey(dc, prefix)) || whole;
   }
 

@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { LeaseNotFoundError } from "../../store/errors/lease-not-found-error.ts";
 import { StoreClosedError } from "../../store/errors/store-closed-error.ts";
 import type { Compare, KeyValue, StateStore, TxnOp, WatchBatch } from "../../store/state-store.ts";
-import type { BlockingQueryService, QueryResult } from "../blocking/blocking-query-service.ts";
 import { ConflictError } from "../errors/conflict-error.ts";
 import { OperationFailedError } from "../errors/operation-failed-error.ts";
 import { type CatalogLookup, SERF_HEALTH_CHECK } from "./catalog-lookup.ts";
@@ -16,7 +15,7 @@ import {
 } from "./consul-keys.ts";
 import { goDurationText } from "./go-duration-text.ts";
 import { decodeKvEntry, encodeKvEntry } from "./kv-entry.ts";
-import type { BlockingParams } from "./kv-service.ts";
+import type { WatchableRead } from "./kv-service.ts";
 import type { LockDelayTable } from "./lock-delay-table.ts";
 import { decodeSession, encodeSession, type Session, type SessionBehavior } from "./session-record.ts";
 
@@ -61,20 +60,17 @@ const MAX_ATTEMPTS = 100;
  */
 export class SessionService {
   readonly #store: StateStore;
-  readonly #blocking: BlockingQueryService;
   readonly #lockDelays: LockDelayTable;
   readonly #catalog: CatalogLookup;
   readonly #ttlMinMs: number;
 
   constructor(
     store: StateStore,
-    blocking: BlockingQueryService,
     lockDelays: LockDelayTable,
     catalog: CatalogLookup,
     options: SessionServiceOptions = {},
   ) {
     this.#store = store;
-    this.#blocking = blocking;
     this.#lockDelays = lockDelays;
     this.#catalog = catalog;
     this.#ttlMinMs = options.ttlMinMs ?? DEFAULT_TTL_MIN_MS;
@@ -147,16 +143,16 @@ export class SessionService {
     }
   }
 
-  info(dc: string, id: string, blocking: BlockingParams): Promise<QueryResult<Session | undefined>> {
-    return this.#query(dc, blocking, async () => (await this.#read(dc, id))?.session);
+  info(dc: string, id: string): WatchableRead<Session | undefined> {
+    return this.#query(dc, async () => (await this.#read(dc, id))?.session);
   }
 
-  list(dc: string, blocking: BlockingParams): Promise<QueryResult<Session[]>> {
-    return this.#query(dc, blocking, () => this.#all(dc));
+  list(dc: string): WatchableRead<Session[]> {
+    return this.#query(dc, () => this.#all(dc));
   }
 
-  nodeSessions(dc: string, node: string, blocking: BlockingParams): Promise<QueryResult<Session[]>> {
-    return this.#query(dc, blocking, async () => (await this.#all(dc)).filter((session) => session.node === node));
+  nodeSessions(dc: string, node: string): WatchableRead<Session[]> {
+    return this.#query(dc, async () => (await this.#all(dc)).filter((session) => session.node === node));
   }
 
   /**
@@ -210,12 +206,11 @@ export class SessionService {
   }
 
   /** Sessions are read with the index of the datacenter's session table, deletions included. */
-  #query<T>(dc: string, blocking: BlockingParams, read: () => Promise<T>): Promise<QueryResult<T>> {
-    return this.#blocking.blockingQuery({
-      ...blocking,
+  #query<T>(dc: string, read: () => Promise<T>): WatchableRead<T> {
+    return {
       prefixes: [sessionsPrefix(dc)],
-      run: async () => ({ value: await read(), index: this.#store.lastChange(sessionsPrefix(dc)) }),
-    });
+      run: async () => ({ value: await read(), index: Math.max(1, this.#store.lastChange(sessionsPrefix(dc))) }),
+    };
   }
 
   async #read(dc: string, id: string): Promise<ReturnType<typeof decodeSession> | undefined> {

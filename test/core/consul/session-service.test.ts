@@ -24,7 +24,6 @@ const allowAll: Acl = {
   eventRead: () => true,
   eventWrite: () => true,
 };
-const now = { minIndex: 0 };
 
 /** A catalog of two nodes: the master's "berth" and "web1", with checks as the test sets them. */
 function fakeCatalog(): CatalogLookup & { checks: Map<string, CheckStatus> } {
@@ -46,17 +45,17 @@ async function setup(t: TestContext, store?: EmbeddedStore) {
   const blocking = new BlockingQueryService(opened);
   const lockDelays = new LockDelayTable();
   const catalog = fakeCatalog();
-  const sessions = new SessionService(opened, blocking, lockDelays, catalog, { ttlMinMs: 500 });
+  const sessions = new SessionService(opened, lockDelays, catalog, { ttlMinMs: 500 });
   await sessions.start();
-  const kv = new KvService(opened, blocking, lockDelays);
-  return { store: opened, sessions, kv, catalog, lockDelays };
+  const kv = new KvService(opened, lockDelays);
+  return { store: opened, sessions, kv, catalog, lockDelays, blocking };
 }
 
 test("create takes Consul's defaults: this node, serfHealth, 15 s lock delay, release, no TTL", async (t) => {
   const { sessions, store } = await setup(t);
   const id = await sessions.create("dc1", {});
   assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-  const { value, index } = await sessions.info("dc1", id, now);
+  const { value, index } = await sessions.info("dc1", id).run();
   assert.deepEqual(value, {
     id,
     name: "",
@@ -70,10 +69,10 @@ test("create takes Consul's defaults: this node, serfHealth, 15 s lock delay, re
   });
   assert.equal(index, store.currentRevision());
   assert.deepEqual(
-    (await sessions.list("dc1", now)).value.map((s) => s.id),
+    (await sessions.list("dc1").run()).value.map((s) => s.id),
     [id],
   );
-  assert.deepEqual((await sessions.nodeSessions("dc1", "web1", now)).value, []);
+  assert.deepEqual((await sessions.nodeSessions("dc1", "web1").run()).value, []);
 });
 
 test("create refuses what Consul refuses, with its messages", async (t) => {
@@ -106,11 +105,11 @@ test("a critical check refuses the session; going critical later invalidates it"
   const without = await sessions.create("dc1", { node: "web1", checks: [] });
   const other = await sessions.create("dc1", {});
   await sessions.invalidateForCheck("dc1", "web1", "disk");
-  assert.equal((await sessions.info("dc1", withDisk, now)).value, undefined);
-  assert.ok((await sessions.info("dc1", without, now)).value);
+  assert.equal((await sessions.info("dc1", withDisk).run()).value, undefined);
+  assert.ok((await sessions.info("dc1", without).run()).value);
   await sessions.invalidateForNode("dc1", "web1");
-  assert.equal((await sessions.info("dc1", without, now)).value, undefined);
-  assert.ok((await sessions.info("dc1", other, now)).value);
+  assert.equal((await sessions.info("dc1", without).run()).value, undefined);
+  assert.ok((await sessions.info("dc1", other).run()).value);
 });
 
 test("destroy releases held locks, keeps LockIndex, arms the lock delay; it is idempotent", async (t) => {
@@ -123,14 +122,14 @@ test("destroy releases held locks, keeps LockIndex, arms the lock delay; it is i
   );
   await sessions.destroy("dc1", holder);
   await sessions.destroy("dc1", holder);
-  const entry = (await kv.get("dc1", "leader", allowAll, now)).value!;
+  const entry = (await kv.get("dc1", "leader", allowAll).run()).value!;
   assert.equal(entry.session, "");
   assert.equal(entry.lockIndex, 1);
   assert.equal(entry.value, "eA==");
   assert.equal(await kv.write("dc1", kvOperation("lock", "leader", { session: rival }), allowAll), false);
   await sleep(1100);
   assert.equal(await kv.write("dc1", kvOperation("lock", "leader", { session: rival }), allowAll), true);
-  assert.equal((await kv.get("dc1", "leader", allowAll, now)).value?.lockIndex, 2);
+  assert.equal((await kv.get("dc1", "leader", allowAll).run()).value?.lockIndex, 2);
 });
 
 test("behavior delete removes the held keys on invalidation", async (t) => {
@@ -140,7 +139,7 @@ test("behavior delete removes the held keys on invalidation", async (t) => {
   await kv.write("dc1", kvOperation("set", "ephemeral/b"), allowAll);
   await sessions.destroy("dc1", id);
   assert.deepEqual(
-    (await kv.list("dc1", "ephemeral/", allowAll, now)).value.map((e) => e.key),
+    (await kv.list("dc1", "ephemeral/", allowAll).run()).value.map((e) => e.key),
     ["ephemeral/b"],
   );
 });
@@ -156,10 +155,10 @@ for (const behavior of ["release", "delete"] as const) {
       assert.equal((await sessions.renew("dc1", renewed))?.id, renewed);
       await sleep(200);
     }
-    assert.equal((await sessions.info("dc1", lapsing, now)).value, undefined);
-    assert.ok((await sessions.info("dc1", renewed, now)).value);
+    assert.equal((await sessions.info("dc1", lapsing).run()).value, undefined);
+    assert.ok((await sessions.info("dc1", renewed).run()).value);
     assert.equal(await sessions.renew("dc1", lapsing), undefined);
-    const held = (await kv.get("dc1", "held", allowAll, now)).value;
+    const held = (await kv.get("dc1", "held", allowAll).run()).value;
     if (behavior === "delete") assert.equal(held, undefined);
     else assert.equal(held?.session, "");
   });
@@ -177,15 +176,15 @@ test("a TTL session whose lease ran out while the master was down is invalidated
   const restarted = await setup(t, second);
   await sleep(100);
   assert.equal(await second.get(sessionTtlKey("dc1", id)), undefined);
-  assert.equal((await restarted.sessions.info("dc1", id, now)).value, undefined);
-  assert.equal((await restarted.kv.get("dc1", "k", allowAll, now)).value?.session, "");
+  assert.equal((await restarted.sessions.info("dc1", id).run()).value, undefined);
+  assert.equal((await restarted.kv.get("dc1", "k", allowAll).run()).value?.session, "");
 });
 
 test("blocking info wakes when the session goes away", async (t) => {
-  const { sessions } = await setup(t);
+  const { sessions, blocking } = await setup(t);
   const id = await sessions.create("dc1", {});
-  const { index } = await sessions.info("dc1", id, now);
-  const waiting = sessions.info("dc1", id, { minIndex: index, waitMs: 5000 });
+  const { index } = await sessions.info("dc1", id).run();
+  const waiting = blocking.blockingQuery({ ...sessions.info("dc1", id), minIndex: index, waitMs: 5000 });
   await sleep(50);
   await sessions.destroy("dc1", id);
   const woke = await waiting;
