@@ -21,7 +21,7 @@ export interface ContainerRuntime {
   createContainer(spec: ContainerSpec): Promise<string>;
   /** Starts a container; starting a running one is not an error. */
   startContainer(id: string): Promise<void>;
-  /** Stops gracefully (SIGTERM, then SIGKILL after the timeout); stopping a stopped one is not an error. */
+  /** Stops gracefully (SIGTERM, then SIGKILL after the timeout); a stopped or missing one is not an error. */
   stopContainer(id: string, timeoutSeconds: number): Promise<void>;
   /** Removes a container and its anonymous volumes, killing it if it runs; a missing one is not an error. */
   removeContainer(id: string): Promise<void>;
@@ -73,7 +73,7 @@ export interface ContainerSummary {
 export interface ContainerDetails extends ContainerSummary {
   /** First network's address; null when not running or on no network. */
   readonly ip: string | null;
-  /** Exit code of the last run; null while it never exited. */
+  /** Exit code of the last run while it does not run (exited, dead, restarting); else null. */
   readonly exitCode: number | null;
   /** Docker's own error text for the last start (e.g. an executable not found). */
   readonly error: string | null;

@@ -423,7 +423,8 @@ function pickCurrent(containers: readonly ContainerSummary[], revision: string):
 
 function actualState(details: ContainerDetails, desired: DesiredInstance): ActualInstance["state"] {
   if (details.state === "created") return "stopped";
-  if (NOT_RUNNING.has(details.state) || details.state === "removing") {
+  // "restarting" is a crash loop between two runs (the engine restarts it): it does not run.
+  if (NOT_RUNNING.has(details.state) || details.state === "removing" || details.state === "restarting") {
     // A container stopped on purpose is "stopped"; one that should run and does not has "exited".
     return desired.state === "stopped" ? "stopped" : "exited";
   }

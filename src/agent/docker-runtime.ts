@@ -176,7 +176,7 @@ export class DockerRuntime implements ContainerRuntime {
       labels: container.Config.Labels,
       state,
       ip,
-      exitCode: state === "exited" || state === "dead" ? container.State.ExitCode : null,
+      exitCode: state === "exited" || state === "dead" || state === "restarting" ? container.State.ExitCode : null,
       error: container.State.Error || null,
       startedAt: container.State.StartedAt === NEVER ? null : container.State.StartedAt,
     };

@@ -137,6 +137,7 @@ export class SimulatedRuntime implements ContainerRuntime {
     if (container.state === "running") return;
     const address = this.#nextAddress++;
     container.state = "running";
+    container.exitCode = null;
     container.ip = `10.${(address >> 16) & 255}.${(address >> 8) & 255}.${address & 255}`;
     container.startedAt = new Date().toISOString();
     this.#emit("start", container);

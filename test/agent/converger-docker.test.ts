@@ -4,9 +4,9 @@ import { Converger } from "../../src/agent/converger.ts";
 import { DockerRuntime } from "../../src/agent/docker-runtime.ts";
 import { desiredInstanceSchema } from "../../src/protocol/instance-spec.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../support/docker-busybox-image.ts";
-import { requireDocker, startDockerTestRun } from "../support/docker-engine.ts";
+import { requireDocker, startDockerTestRun, TEST_DOCKER_ENDPOINT } from "../support/docker-engine.ts";
 import { startRegistry } from "../support/docker-registry.ts";
-import { runConvergerContract, SLEEPER } from "./converger-contract.ts";
+import { runConvergerContract, SLEEPER, waitFor } from "./converger-contract.ts";
 
 test("converger on Docker", async (t) => {
   const docker = await requireDocker(t);
@@ -14,7 +14,7 @@ test("converger on Docker", async (t) => {
   const run = startDockerTestRun(t, docker);
   await ensureBusyboxImage(docker);
   const registry = await startRegistry(t, docker, { htpasswd: { alice: "wonderland", bob: "builder" } });
-  const runtime = new DockerRuntime();
+  const runtime = new DockerRuntime(TEST_DOCKER_ENDPOINT);
 
   await runConvergerContract(t, {
     runtime,
@@ -131,6 +131,40 @@ test("converger on Docker", async (t) => {
     assert.match(actual.error ?? "", /no such file or directory/);
     assert.ok(actual.container_id, "the created container is still named");
   });
+
+  await t.test(
+    "reports a crash-looping container as exited with its exit code, and the engine restarts it",
+    async (t) => {
+      const converger = new Converger({ runtime, nodeName: `${run.prefix}-crashloop`, stopTimeoutSeconds: 5 });
+      t.after(() => converger.close());
+      converger.start();
+      converger.setDesired([
+        desiredInstanceSchema.parse({
+          id: "grid/crashloop/web/1",
+          name: `${run.prefix}-crashloop-1`,
+          grid: "grid",
+          stack: "crashloop",
+          service: "web",
+          instance_number: 1,
+          image: BUSYBOX_IMAGE,
+          cmd: ["sh", "-c", "exit 3"],
+          labels: run.labels,
+          revision: "r1",
+        }),
+      ]);
+      await converger.settled();
+      const dies: number[] = [];
+      converger.on("event", (event) => event.action === "die" && dies.push(event.exit_code ?? -1));
+      await waitFor(() => {
+        const [actual] = converger.actualInstances();
+        return actual?.state === "exited" && actual.exit_code === 3 && dies.length >= 2;
+      }, "two dies with exit code 3, reported as exited");
+      assert.ok(
+        dies.every((code) => code === 3),
+        JSON.stringify(dies),
+      );
+    },
+  );
 
   await t.test("a name held by a container Berth does not own is an error, not a takeover", async (t) => {
     const name = `${run.prefix}-taken-1`;

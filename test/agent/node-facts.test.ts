@@ -4,7 +4,7 @@ import { DockerRuntime } from "../../src/agent/docker-runtime.ts";
 import { collectNodeFacts, hostAddresses, parseMeminfo, ResourceSampler } from "../../src/agent/node-facts.ts";
 import { SimulatedRuntime } from "../../src/agent/simulated-runtime.ts";
 import { nodeFactsSchema, resourceUsageSchema } from "../../src/protocol/node-facts.ts";
-import { requireDocker } from "../support/docker-engine.ts";
+import { requireDocker, TEST_DOCKER_ENDPOINT } from "../support/docker-engine.ts";
 
 const address = (address: string, internal = false) => ({
   address,
@@ -19,7 +19,7 @@ test("facts from Docker info pass the node record's schema", async (t) => {
   const docker = await requireDocker(t);
   if (docker === null) return;
   const info = await docker.info();
-  const facts = nodeFactsSchema.parse(await collectNodeFacts(new DockerRuntime()));
+  const facts = nodeFactsSchema.parse(await collectNodeFacts(new DockerRuntime(TEST_DOCKER_ENDPOINT)));
   assert.equal(facts.node_id, info.ID);
   assert.equal(facts.docker_version, info.ServerVersion);
   assert.equal(facts.driver, info.Driver);

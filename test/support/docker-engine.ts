@@ -6,17 +6,20 @@ import { DEFAULT_DOCKER_ENDPOINT, dockerClientOptions } from "../../src/agent/do
 /** Label on every container a Docker-backed test creates, valued with the run's id, for cleanup. */
 export const TEST_RUN_LABEL = "io.berth.test.run";
 
+/** The engine Docker-backed tests use: DOCKER_HOST when set (as the docker CLI reads it), else the local socket. */
+export const TEST_DOCKER_ENDPOINT = process.env.DOCKER_HOST || DEFAULT_DOCKER_ENDPOINT;
+
 /**
  * The local Docker engine, or null when it is unreachable: then the test is skipped loudly,
  * or fails when BERTH_REQUIRE_DOCKER=1 (CI sets it, so a broken engine never passes as a skip).
  */
 export async function requireDocker(t: TestContext): Promise<Docker | null> {
-  const docker = new Docker(dockerClientOptions(DEFAULT_DOCKER_ENDPOINT));
+  const docker = new Docker(dockerClientOptions(TEST_DOCKER_ENDPOINT));
   try {
     await docker.ping();
     return docker;
   } catch (error) {
-    const reason = `Docker engine unreachable at ${DEFAULT_DOCKER_ENDPOINT}: ${(error as Error).message}`;
+    const reason = `Docker engine unreachable at ${TEST_DOCKER_ENDPOINT}: ${(error as Error).message}`;
     if (process.env.BERTH_REQUIRE_DOCKER === "1") throw new Error(`${reason} (and BERTH_REQUIRE_DOCKER=1)`);
     process.stderr.write(`\n*** SKIPPED Docker-backed test "${t.name}": ${reason} ***\n\n`);
     t.skip(reason);
