@@ -1,0 +1,177 @@
+import type { FastifyInstance } from "fastify";
+import type { CatalogService, CheckRegistration } from "../../core/consul/catalog-service.ts";
+import type { DatacenterDirectory } from "../../core/consul/datacenter-directory.ts";
+import { BadRequestError } from "../../core/errors/bad-request-error.ts";
+import {
+  assertValidMeta,
+  type CatalogCheckBody,
+  catalogDeregisterSchema,
+  catalogRegisterSchema,
+  checkStatusOf,
+  serviceRegistrationOf,
+} from "./catalog-input-schemas.ts";
+import { catalogServiceJson, nodeJson, nodeServiceJson } from "./catalog-json.ts";
+import { canReadService, requireCheckWrite, requireNodeWrite, requireServiceWrite } from "./consul-acl-filters.ts";
+import { type ConsulReadServices, consulBlockingRead } from "./consul-blocking-read.ts";
+import { decodeJsonBody } from "./consul-body.ts";
+import { setConsulQueryMeta } from "./consul-query-meta.ts";
+import { datacenterOf, nodeMetaFilter, queryParam, queryParams, requiredPathName } from "./consul-query-params.ts";
+
+export interface CatalogRouteServices extends ConsulReadServices {
+  readonly catalog: CatalogService;
+  readonly datacenters: DatacenterDirectory;
+}
+
+/** `/v1/catalog`: register and deregister entries, list datacenters, nodes and services. */
+export function registerCatalogRoutes(app: FastifyInstance, services: CatalogRouteServices): void {
+  const { catalog, datacenters } = services;
+
+  app.put("/v1/catalog/register", async (request) => {
+    const body = decodeJsonBody(catalogRegisterSchema, request.body);
+    const dc = await datacenters.resolve(body.Datacenter || queryParam(request, "dc"));
+    const node = body.Node ?? "";
+    if (node === "") throw new BadRequestError("Must provide node");
+    assertValidMeta(body.NodeMeta, "Node");
+    const service = body.Service
+      ? serviceRegistrationOf({
+          id: body.Service.ID || body.Service.Service || "",
+          name: body.Service.Service ?? "",
+          tags: body.Service.Tags,
+          address: body.Service.Address,
+          port: body.Service.Port,
+          meta: body.Service.Meta,
+          enableTagOverride: body.Service.EnableTagOverride,
+        })
+      : undefined;
+    if (service && service.name === "") throw new BadRequestError("Must provide service name");
+    const checks = [...(body.Check ? [body.Check] : []), ...(body.Checks ?? [])].map((check) =>
+      catalogCheckOf(check, node),
+    );
+
+    if (service) requireServiceWrite(request, service.name);
+    const known = checks.some((check) => check.serviceId !== "" && check.serviceId !== service?.id)
+      ? (await catalog.nodeServices(dc, node)).value?.services
+      : undefined;
+    for (const check of checks) {
+      const serviceName =
+        check.serviceId === "" ? "" : check.serviceId === service?.id ? service.name : serviceNameIn(known, check);
+      // A check of an unknown service is refused by the catalog (400) whoever asks.
+      if (serviceName !== undefined) requireCheckWrite(request, { serviceName });
+    }
+    if (!service && checks.length === 0) requireNodeWrite(request);
+
+    await catalog.register(dc, {
+      node,
+      address: body.Address ?? undefined,
+      taggedAddresses: body.TaggedAddresses,
+      nodeMeta: body.NodeMeta,
+      skipNodeUpdate: body.SkipNodeUpdate ?? false,
+      service,
+      checks,
+    });
+    return true;
+  });
+
+  app.put("/v1/catalog/deregister", async (request) => {
+    const body = decodeJsonBody(catalogDeregisterSchema, request.body);
+    const dc = await datacenters.resolve(body.Datacenter || queryParam(request, "dc"));
+    const node = body.Node ?? "";
+    if (node === "") throw new BadRequestError("Must provide node");
+    const serviceId = body.ServiceID || undefined;
+    const checkId = body.CheckID || undefined;
+    if (serviceId !== undefined) {
+      const found = (await catalog.nodeServices(dc, node)).value?.services.find((s) => s.id === serviceId);
+      if (found) requireServiceWrite(request, found.name);
+    }
+    if (checkId !== undefined) {
+      const found = (await catalog.nodeChecks(dc, node)).value.find((check) => check.id === checkId);
+      if (found) requireCheckWrite(request, found);
+    }
+    if (serviceId === undefined && checkId === undefined) requireNodeWrite(request);
+    await catalog.deregister(dc, { node, serviceId, checkId });
+    return true;
+  });
+
+  app.get("/v1/catalog/datacenters", async (_request, reply) => {
+    const names = await datacenters.list();
+    setConsulQueryMeta(reply, { index: services.cluster.status().index, knownLeader: true });
+    return names;
+  });
+
+  app.get("/v1/catalog/nodes", async (request, reply) => {
+    const dc = await datacenterOf(request, datacenters);
+    const nodeMeta = nodeMetaFilter(request);
+    const nodes = await consulBlockingRead(request, reply, services, {
+      prefixes: [catalog.watchPrefix(dc)],
+      run: () => catalog.nodes(dc, { nodeMeta }),
+    });
+    return nodes.map((node) => nodeJson(node, dc));
+  });
+
+  app.get("/v1/catalog/services", async (request, reply) => {
+    const dc = await datacenterOf(request, datacenters);
+    const nodeMeta = nodeMetaFilter(request);
+    const byName = await consulBlockingRead(request, reply, services, {
+      prefixes: [catalog.watchPrefix(dc)],
+      run: () => catalog.services(dc, { nodeMeta }),
+    });
+    const visible = [...byName].filter(([name]) => canReadService(request, name));
+    return Object.fromEntries(visible);
+  });
+
+  app.get("/v1/catalog/service/*", async (request, reply) => {
+    const name = requiredPathName(request, "Missing service name");
+    const dc = await datacenterOf(request, datacenters);
+    const filter = { tags: queryParams(request, "tag"), nodeMeta: nodeMetaFilter(request) };
+    const entries = await consulBlockingRead(request, reply, services, {
+      prefixes: [catalog.watchPrefix(dc)],
+      run: () => catalog.serviceNodes(dc, name, filter),
+    });
+    return canReadService(request, name) ? entries.map((entry) => catalogServiceJson(entry, dc)) : [];
+  });
+
+  app.get("/v1/catalog/node/*", async (request, reply) => {
+    const name = requiredPathName(request, "Missing node name");
+    const dc = await datacenterOf(request, datacenters);
+    const found = await consulBlockingRead(request, reply, services, {
+      prefixes: [catalog.watchPrefix(dc)],
+      run: () => catalog.nodeServices(dc, name),
+    });
+    if (!found) return null;
+    const readable = found.services.filter((service) => canReadService(request, service.name));
+    return {
+      Node: nodeJson(found.node, dc),
+      Services: Object.fromEntries(readable.map((service) => [service.id, nodeServiceJson(service)])),
+    };
+  });
+}
+
+/** A check of a catalog registration: the catalog only records it (no definition, nothing runs it). */
+function catalogCheckOf(check: CatalogCheckBody, node: string): CheckRegistration {
+  if (check.Node && check.Node !== node) {
+    throw new BadRequestError(`Check node ${JSON.stringify(check.Node)} does not match node ${JSON.stringify(node)}`);
+  }
+  const id = check.CheckID || check.Name || "";
+  if (id === "") throw new BadRequestError("Missing check ID");
+  return {
+    id,
+    name: check.Name || id,
+    status: checkStatusOf(
+      check.Status,
+      ["passing", "warning", "critical", "unknown"],
+      `Invalid check status ${JSON.stringify(check.Status)}: must be unknown, passing, warning or critical`,
+    ),
+    notes: check.Notes ?? "",
+    output: check.Output ?? undefined,
+    serviceId: check.ServiceID ?? "",
+    definition: null,
+  };
+}
+
+/** The name of the registered service a check refers to; undefined when there is none. */
+function serviceNameIn(
+  known: readonly { id: string; name: string }[] | undefined,
+  check: CheckRegistration,
+): string | undefined {
+  return known?.find((service) => service.id === check.serviceId)?.name;
+}
