@@ -1,3 +1,4 @@
+import { BERTH_LABELS } from "../protocol/instance-spec.ts";
 import { ContainerNameConflictError } from "./container-name-conflict-error.ts";
 import type {
   ContainerDetails,
@@ -54,6 +55,12 @@ export class SimulatedRuntime implements ContainerRuntime {
   readonly #registry: Map<string, SimulatedImage>;
   readonly #images: Set<string>;
   readonly #containers = new Map<string, SimulatedContainer>();
+  /**
+   * Containers by io.berth.instance: the converger lists one instance's containers per step,
+   * and a scan of every container each time would make a large node quadratic.
+   */
+  readonly #byInstance = new Map<string, Set<SimulatedContainer>>();
+  readonly #names = new Set<string>();
   readonly #subscriptions = new Set<Subscription>();
   #nextContainer = 1;
   #nextAddress = 2;
@@ -101,7 +108,9 @@ export class SimulatedRuntime implements ContainerRuntime {
 
   async listContainers(labels: Readonly<Record<string, string>>): Promise<ContainerSummary[]> {
     await turn();
-    return [...this.#containers.values()]
+    const instance = labels[BERTH_LABELS.instance];
+    const candidates = instance === undefined ? this.#containers.values() : (this.#byInstance.get(instance) ?? []);
+    return [...candidates]
       .filter((container) => hasLabels(container.spec.labels, labels))
       .map((container) => summary(container));
   }
@@ -122,12 +131,18 @@ export class SimulatedRuntime implements ContainerRuntime {
   async createContainer(spec: ContainerSpec): Promise<string> {
     await turn();
     if (!this.#images.has(normalizeImageReference(spec.image))) throw new Error(`No such image: ${spec.image}`);
-    for (const container of this.#containers.values()) {
-      if (container.spec.name === spec.name) throw new ContainerNameConflictError(spec.name);
-    }
+    if (this.#names.has(spec.name)) throw new ContainerNameConflictError(spec.name);
     const id = (this.#nextContainer++).toString(16).padStart(64, "0");
-    this.#containers.set(id, { id, spec, state: "created", ip: null, exitCode: null, startedAt: null });
-    this.#emit("create", this.#containers.get(id)!);
+    const container: SimulatedContainer = { id, spec, state: "created", ip: null, exitCode: null, startedAt: null };
+    this.#containers.set(id, container);
+    this.#names.add(spec.name);
+    const instance = spec.labels[BERTH_LABELS.instance];
+    if (instance !== undefined) {
+      const siblings = this.#byInstance.get(instance) ?? new Set();
+      siblings.add(container);
+      this.#byInstance.set(instance, siblings);
+    }
+    this.#emit("create", container);
     return id;
   }
 
@@ -157,6 +172,11 @@ export class SimulatedRuntime implements ContainerRuntime {
     if (container === undefined) return;
     if (container.state === "running") this.#exit(container, 137);
     this.#containers.delete(id);
+    this.#names.delete(container.spec.name);
+    const instance = container.spec.labels[BERTH_LABELS.instance];
+    const siblings = instance === undefined ? undefined : this.#byInstance.get(instance);
+    siblings?.delete(container);
+    if (instance !== undefined && siblings?.size === 0) this.#byInstance.delete(instance);
     this.#emit("destroy", container);
   }
 
