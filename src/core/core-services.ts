@@ -9,6 +9,11 @@ import { SecretBox } from "./crypto/secret-box.ts";
 import { GridMemberService } from "./grids/grid-member-service.ts";
 import { GridService } from "./grids/grid-service.ts";
 import { MasterIdentityService } from "./identity/master-identity-service.ts";
+import { AccessTokenService } from "./oauth2/access-token-service.ts";
+import { AuthorizationCodeService } from "./oauth2/authorization-code-service.ts";
+import { ExternalLoginService } from "./oauth2/external-login-service.ts";
+import { ExternalProviderClient } from "./oauth2/external-provider-client.ts";
+import { LoginRequestService } from "./oauth2/login-request-service.ts";
 import { REGISTRIES_PREFIX, RegistryService } from "./registries/registry-service.ts";
 import { SECRETS_PREFIX, SecretService } from "./secrets/secret-service.ts";
 import { AdminSetupService } from "./users/admin-setup-service.ts";
@@ -25,6 +30,9 @@ export interface CoreServices {
   readonly jwt: JwtIssuer;
   readonly loginThrottle: LoginThrottle;
   readonly authenticator: Authenticator;
+  readonly accessTokens: AccessTokenService;
+  readonly authorizationCodes: AuthorizationCodeService;
+  readonly externalLogin: ExternalLoginService;
   /** The master key itself, for deriving purpose-bound keys (as the JWT issuer does). */
   readonly masterKey: Buffer;
   /** Encryption at rest under the master key (secrets, registry passwords). */
@@ -50,6 +58,9 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
   const users = new UserService(store);
   const jwt = new JwtIssuer(options.masterKey, users, options.jwtTtlSeconds);
   const loginThrottle = new LoginThrottle();
+  const config = new ConfigService(store);
+  const accessTokens = new AccessTokenService(store, users);
+  const authorizationCodes = new AuthorizationCodeService(store, users, accessTokens);
   const secretBox = new SecretBox(options.masterKey);
   // Records under these prefixes (`<prefix><grid>/…`) are removed with their grid.
   const grids = new GridService(store, secretBox, [SECRETS_PREFIX, REGISTRIES_PREFIX]);
@@ -57,13 +68,22 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
   return {
     blockingQueries: new BlockingQueryService(store),
     cluster: new ClusterService(store),
-    config: new ConfigService(store),
+    config,
     identity,
     users,
     adminSetup: new AdminSetupService(users),
     jwt,
     loginThrottle,
-    authenticator: new Authenticator(users, [jwt], loginThrottle),
+    authenticator: new Authenticator(users, [jwt, accessTokens], loginThrottle),
+    accessTokens,
+    authorizationCodes,
+    externalLogin: new ExternalLoginService({
+      config,
+      users,
+      codes: authorizationCodes,
+      requests: new LoginRequestService(store),
+      provider: new ExternalProviderClient(),
+    }),
     masterKey: options.masterKey,
     secretBox,
     grids,

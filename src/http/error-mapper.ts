@@ -2,6 +2,7 @@ import { BadRequestError } from "../core/errors/bad-request-error.ts";
 import { ConflictError } from "../core/errors/conflict-error.ts";
 import { ForbiddenError } from "../core/errors/forbidden-error.ts";
 import { NotFoundError } from "../core/errors/not-found-error.ts";
+import { OAuth2Error, type OAuth2ErrorCode } from "../core/errors/oauth2-error.ts";
 import { TooManyRequestsError } from "../core/errors/too-many-requests-error.ts";
 import { UnauthorizedError } from "../core/errors/unauthorized-error.ts";
 import { ValidationError } from "../core/errors/validation-error.ts";
@@ -41,12 +42,22 @@ const fastifyMessages: Readonly<Record<string, string>> = {
   FST_ERR_BAD_URL: "the request path is not a valid URL",
 };
 
+/** RFC 6749's error codes are 400s, but for these. */
+const statusByOAuth2Code: Partial<Record<OAuth2ErrorCode, number>> = {
+  access_denied: 403,
+  server_error: 502,
+  temporarily_unavailable: 503,
+};
+
 export const INTERNAL_ERROR_MESSAGE = "internal server error";
 
 /** Maps anything thrown while serving a request to a problem; unknown errors become a generic 500. */
 export function toHttpProblem(error: unknown): HttpProblem {
   if (!(error instanceof Error)) return { status: 500, message: INTERNAL_ERROR_MESSAGE };
   if (error instanceof ValidationError) return { status: 422, message: error.message, fields: error.fields };
+  if (error instanceof OAuth2Error) {
+    return { status: statusByOAuth2Code[error.code] ?? 400, message: error.message, code: error.code };
+  }
   if (error instanceof TooManyRequestsError) {
     return { status: 429, message: error.message, headers: { "retry-after": String(error.retryAfterSeconds) } };
   }

@@ -1,8 +1,17 @@
 import { type DestinationStream, type Logger, pino } from "pino";
 import type { LogLevel } from "../config/log-level.ts";
 
-/** Query parameters that carry credentials (Consul's ?token=, OAuth2 codes…). */
-const SECRET_QUERY_PARAMS = new Set(["token", "access_token", "refresh_token", "code", "password", "client_secret"]);
+/** Query parameters that carry credentials (Consul's ?token=, OAuth2 codes, invite codes…). */
+const SECRET_QUERY_PARAMS = new Set([
+  "token",
+  "access_token",
+  "refresh_token",
+  "code",
+  "code_verifier",
+  "invite_code",
+  "password",
+  "client_secret",
+]);
 
 /** Headers that carry credentials, in whatever object a log line nests them. */
 const SECRET_HEADERS = [
@@ -37,8 +46,12 @@ export function serializeRequest(request: { method?: string; url?: string; ip?: 
   return { method: request.method, url: redactUrl(request.url ?? ""), remoteAddress: request.ip };
 }
 
-/** Replaces the values of credential-bearing query parameters. */
-export function redactUrl(url: string): string {
+/** Consul's legacy ACL endpoints carry the token itself in the path: /v1/acl/info/<token>. */
+const TOKEN_IN_PATH = /^(\/v1\/acl\/(?:info|destroy|clone)\/)[^?#]+/;
+
+/** Replaces the values of credential-bearing query parameters, and a token in an ACL path. */
+export function redactUrl(rawUrl: string): string {
+  const url = rawUrl.replace(TOKEN_IN_PATH, "$1[redacted]");
   const queryStart = url.indexOf("?");
   if (queryStart === -1) return url;
   const params = url

@@ -4,6 +4,7 @@ import { BadRequestError } from "../../src/core/errors/bad-request-error.ts";
 import { ConflictError } from "../../src/core/errors/conflict-error.ts";
 import { ForbiddenError } from "../../src/core/errors/forbidden-error.ts";
 import { NotFoundError } from "../../src/core/errors/not-found-error.ts";
+import { OAuth2Error } from "../../src/core/errors/oauth2-error.ts";
 import { TooManyRequestsError } from "../../src/core/errors/too-many-requests-error.ts";
 import { UnauthorizedError } from "../../src/core/errors/unauthorized-error.ts";
 import { ValidationError } from "../../src/core/errors/validation-error.ts";
@@ -24,6 +25,20 @@ test("domain errors map to their statuses and keep their messages", () => {
     status: 422,
     message: "validation failed",
     fields: { name: "is missing" },
+  });
+});
+
+test("OAuth2 refusals keep their RFC 6749 code; most are 400s", () => {
+  assert.deepEqual(toHttpProblem(new OAuth2Error("invalid_grant", "the code was already used")), {
+    status: 400,
+    message: "the code was already used",
+    code: "invalid_grant",
+  });
+  assert.equal(toHttpProblem(new OAuth2Error("access_denied", "no such user")).status, 403);
+  assert.deepEqual(toHttpProblem(new OAuth2Error("temporarily_unavailable", "set oauth2.client_id")), {
+    status: 503,
+    message: "set oauth2.client_id",
+    code: "temporarily_unavailable",
   });
 });
 

@@ -7,6 +7,13 @@ test("credential query parameters are redacted from URLs, others kept", () => {
   assert.equal(redactUrl("/cb?code=abc&state=xyz"), "/cb?code=[redacted]&state=xyz");
   assert.equal(redactUrl("/x?Access_Token=1&%74oken=2"), "/x?Access_Token=[redacted]&%74oken=[redacted]");
   assert.equal(redactUrl("/plain"), "/plain");
+  assert.equal(redactUrl("/v1/acl/info/5e1f-secret?index=3"), "/v1/acl/info/[redacted]?index=3");
+  assert.equal(redactUrl("/v1/acl/destroy/5e1f-secret"), "/v1/acl/destroy/[redacted]");
+  assert.equal(redactUrl("/v1/acl/list?token=t"), "/v1/acl/list?token=[redacted]");
+  assert.equal(
+    redactUrl("/oauth2/authenticate?redirect_uri=x&invite_code=abc&code_verifier=v"),
+    "/oauth2/authenticate?redirect_uri=x&invite_code=[redacted]&code_verifier=[redacted]",
+  );
 });
 
 test("log lines never carry authorization headers, cookies, tokens or token query parameters", () => {

@@ -119,6 +119,13 @@ export class UserService {
     return stored ? toUser(stored) : undefined;
   }
 
+  /** The user an unused invite code belongs to (an external login checks it before sending the user away). */
+  async findByInviteCode(code: string): Promise<User | undefined> {
+    const hash = hashCode(code);
+    const stored = (await this.#allStored()).find((user) => user.invite_code_hash === hash);
+    return stored ? toUser(stored) : undefined;
+  }
+
   async list(): Promise<User[]> {
     return this.#all();
   }

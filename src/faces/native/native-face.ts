@@ -1,17 +1,31 @@
 import type { CoreServices } from "../../core/core-services.ts";
 import { installAuthHook } from "../../http/auth-hook.ts";
 import type { Face } from "../../http/face.ts";
+import { registerAccessTokenRoutes } from "./access-token-routes.ts";
 import { registerConfigRoutes } from "./config-routes.ts";
 import { registerGridMemberRoutes } from "./grid-member-routes.ts";
 import { registerGridRoutes } from "./grid-routes.ts";
 import { renderNativeError } from "./native-error-renderer.ts";
+import { registerOAuth2Routes } from "./oauth2-routes.ts";
 import { registerRegistryRoutes } from "./registry-routes.ts";
 import { registerSecretRoutes } from "./secret-routes.ts";
 import { registerUserRoutes } from "./user-routes.ts";
 
 /** Berth's own API (the Kontena master API). */
 export function createNativeFace(
-  core: Pick<CoreServices, "config" | "users" | "authenticator" | "grids" | "gridMembers" | "secrets" | "registries">,
+  core: Pick<
+    CoreServices,
+    | "config"
+    | "users"
+    | "authenticator"
+    | "grids"
+    | "gridMembers"
+    | "secrets"
+    | "registries"
+    | "accessTokens"
+    | "authorizationCodes"
+    | "externalLogin"
+  >,
 ): Face {
   return {
     name: "native",
@@ -41,6 +55,8 @@ export function createNativeFace(
       registerGridMemberRoutes(app, core.gridMembers);
       registerSecretRoutes(app, core.secrets);
       registerRegistryRoutes(app, core.registries);
+      registerOAuth2Routes(app, core);
+      registerAccessTokenRoutes(app, core.accessTokens);
     },
   };
 }

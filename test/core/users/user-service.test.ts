@@ -116,4 +116,13 @@ describe("user service", () => {
     assert.equal(store.currentRevision(), revision + 1, "the refused change wrote nothing");
     await assert.rejects(users.remove("nobody"), NotFoundError);
   });
+
+  it("finds the user an unused invite code belongs to", async (t) => {
+    const users = new UserService(await openTestStore(t));
+    const { user, invite_code } = await users.create({ username: "invited" });
+    assert.equal((await users.findByInviteCode(invite_code ?? ""))?.id, user.id);
+    assert.equal(await users.findByInviteCode("made-up"), undefined);
+    await users.redeemInvite(invite_code ?? "", { externalId: "provider-user-1" });
+    assert.equal(await users.findByInviteCode(invite_code ?? ""), undefined);
+  });
 });
