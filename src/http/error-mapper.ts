@@ -2,6 +2,8 @@ import { BadRequestError } from "../core/errors/bad-request-error.ts";
 import { ConflictError } from "../core/errors/conflict-error.ts";
 import { ForbiddenError } from "../core/errors/forbidden-error.ts";
 import { NotFoundError } from "../core/errors/not-found-error.ts";
+import { OperationFailedError } from "../core/errors/operation-failed-error.ts";
+import { PayloadTooLargeError } from "../core/errors/payload-too-large-error.ts";
 import { OAuth2Error, type OAuth2ErrorCode } from "../core/errors/oauth2-error.ts";
 import { TooManyRequestsError } from "../core/errors/too-many-requests-error.ts";
 import { UnauthorizedError } from "../core/errors/unauthorized-error.ts";
@@ -23,6 +25,8 @@ const statusByErrorClass: ReadonlyArray<readonly [abstract new (...args: never[]
   [ForbiddenError, 403],
   [NotFoundError, 404],
   [ConflictError, 409],
+  [PayloadTooLargeError, 413],
+  [OperationFailedError, 500],
   [InvalidKeyError, 400],
   [InvalidValueError, 400],
   [InvalidArgumentError, 400],
