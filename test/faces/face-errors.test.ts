@@ -6,6 +6,8 @@ import { startTestMaster } from "../support/test-master.ts";
 
 const MALFORMED_JSON = '{"name": "web", ';
 const HUGE_BODY = `{"blob":"${"x".repeat(2 * 1024 * 1024)}"}`;
+/** Deep enough that no parametric route (`/v1/secrets/:grid/:name`…) takes it for a record's id. */
+const NO_SUCH_ROUTE = "/no-such-route/at/all/really";
 
 /** Requests that are wrong in each way a client can be wrong about the body. */
 const badBodies = [
@@ -24,7 +26,7 @@ test("every mount belongs to a face with a known error shape", async (t) => {
 test("an unknown route under each mount is a 404 in that face's shape", async (t) => {
   const master = await startTestMaster(t);
   for (const { prefix, face } of master.host.mounts()) {
-    const response = await send(master.url, `${prefix}/no-such-route/at-all`);
+    const response = await send(master.url, `${prefix}${NO_SUCH_ROUTE}`);
     const message = errorShapeOf(face.name)(response, 404);
     assert.match(message, /no such route/, `${prefix}: ${message}`);
   }
@@ -34,7 +36,7 @@ test("a bad body sent to an unknown route is still a 404, in the face's shape", 
   const master = await startTestMaster(t);
   for (const { prefix, face } of master.host.mounts()) {
     for (const bad of badBodies) {
-      const response = await send(master.url, `${prefix}/no-such-route/at-all`, { method: "POST", ...bad });
+      const response = await send(master.url, `${prefix}${NO_SUCH_ROUTE}`, { method: "POST", ...bad });
       errorShapeOf(face.name)(response, 404);
     }
   }
