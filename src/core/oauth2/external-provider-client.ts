@@ -117,10 +117,15 @@ export class ExternalProviderClient {
 
 /** What went wrong at the provider, in words safe for the client and the log (no secrets). */
 function describe(error: unknown): string {
-  if (error instanceof oidc.ResponseBodyError) {
-    return error.error_description ? `${error.error}: ${error.error_description}` : error.error;
-  }
+  if (error instanceof oidc.ResponseBodyError) return withDescription(error.error, error.error_description);
+  // A refused client secret comes back as a challenge (RFC 6749 §5.2), not as a body.
+  const challenge = error instanceof oidc.WWWAuthenticateChallengeError ? error.cause[0]?.parameters : undefined;
+  if (challenge?.error) return withDescription(challenge.error, challenge.error_description);
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? ` (${error.cause.message})` : "";
   return `${error.message}${cause}`;
+}
+
+function withDescription(code: string, description: string | undefined): string {
+  return description ? `${code}: ${description}` : code;
 }
