@@ -13,8 +13,12 @@ export function connectHost(bindHost: string): string {
  * Bound to every interface, it is the first external IPv4 address, or loopback on a machine without one.
  */
 export function advertiseAddress(bindHost: string, port: number): string {
-  const host = WILDCARDS.has(bindHost) ? (firstExternalIPv4() ?? "127.0.0.1") : bindHost;
-  return hostPort(host, port);
+  return hostPort(advertiseHost(bindHost), port);
+}
+
+/** The host part of the advertised address (the master's node address in the Consul catalog). */
+export function advertiseHost(bindHost: string): string {
+  return WILDCARDS.has(bindHost) ? (firstExternalIPv4() ?? "127.0.0.1") : bindHost;
 }
 
 /** Joins host and port, bracketing IPv6 addresses. */

@@ -80,6 +80,7 @@ export class LocalAgentService {
     await this.#catalog.register(this.#options.dc, {
       node: this.#options.node,
       address: address.host,
+      taggedAddresses: { lan: address.host, wan: address.host },
       service: {
         id: CONSUL_SERVICE,
         name: CONSUL_SERVICE,
