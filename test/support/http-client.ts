@@ -12,6 +12,8 @@ export interface TestRequest {
   readonly headers?: Record<string, string>;
   readonly body?: string | Uint8Array;
   readonly signal?: AbortSignal;
+  /** "manual" to see a redirect (its status and Location) instead of following it. */
+  readonly redirect?: RequestRedirect;
 }
 
 /** Sends a real HTTP request over loopback and reads the whole response. */
@@ -21,6 +23,7 @@ export async function send(baseUrl: string, path: string, request: TestRequest =
     headers: request.headers,
     body: request.body,
     signal: request.signal,
+    redirect: request.redirect,
   });
   const text = await response.text();
   return {

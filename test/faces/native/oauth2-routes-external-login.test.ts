@@ -61,18 +61,18 @@ async function setUp(t: TestContext, mode: "discovery" | "endpoints" = "discover
 
 /** GET without following redirects. */
 function get(url: string, path: string) {
-  return fetch(new URL(path, url), { redirect: "manual" });
+  return send(url, path, { redirect: "manual" });
 }
 
 /** /oauth2/authenticate → the provider's pages → /cb → the client's redirect, as a browser goes. */
 async function browserLogin(url: string, account: string, params: Record<string, string>, abort = false): Promise<URL> {
   const started = await get(url, `/oauth2/authenticate?${new URLSearchParams(params)}`);
-  assert.equal(started.status, 302, await started.text());
+  assert.equal(started.status, 302, started.text);
   const atMaster = await loginAtProvider(started.headers.get("location") ?? "", account, { abort });
   assert.equal(atMaster.origin, new URL(url).origin);
   assert.equal(atMaster.pathname, "/cb");
   const finished = await get(url, atMaster.pathname + atMaster.search);
-  assert.equal(finished.status, 302, await finished.text());
+  assert.equal(finished.status, 302, finished.text);
   assert.equal(finished.headers.get("cache-control"), "no-store");
   return new URL(finished.headers.get("location") ?? "");
 }
@@ -121,7 +121,7 @@ describe("login through an external provider", () => {
       url,
       `/oauth2/authenticate?${new URLSearchParams({ redirect_uri: CLIENT_REDIRECT, invite_code: invite_code ?? "" })}`,
     );
-    assertOAuth2Error(await asTestResponse(reused), 403, "access_denied");
+    assertOAuth2Error(reused, 403, "access_denied");
 
     const again = await browserLogin(url, "carol-at-idp", { redirect_uri: CLIENT_REDIRECT });
     const second = await exchange(url, again.searchParams.get("code") ?? "");
@@ -188,17 +188,14 @@ describe("login through an external provider", () => {
   it("/cb without a known state is 400 invalid_request; a callback cannot be replayed", async (t) => {
     const { url, core } = await setUp(t);
     await core.users.create({ username: "dave", password: PASSWORD, email: "dave@example.com" });
-    assert.equal(
-      assertOAuth2Error(await asTestResponse(await get(url, "/cb?code=x")), 400, "invalid_request"),
-      "state is required",
-    );
-    const unknown = await asTestResponse(await get(url, "/cb?code=x&state=made-up"));
+    assert.equal(assertOAuth2Error(await get(url, "/cb?code=x"), 400, "invalid_request"), "state is required");
+    const unknown = await get(url, "/cb?code=x&state=made-up");
     assert.match(assertOAuth2Error(unknown, 400, "invalid_request"), /unknown, expired or already completed/);
 
     const started = await get(url, `/oauth2/authenticate?${new URLSearchParams({ redirect_uri: CLIENT_REDIRECT })}`);
     const atMaster = await loginAtProvider(started.headers.get("location") ?? "", "dave-at-idp");
     assert.equal((await get(url, atMaster.pathname + atMaster.search)).status, 302);
-    const replayed = await asTestResponse(await get(url, atMaster.pathname + atMaster.search));
+    const replayed = await get(url, atMaster.pathname + atMaster.search);
     assertOAuth2Error(replayed, 400, "invalid_request");
   });
 });
@@ -206,9 +203,7 @@ describe("login through an external provider", () => {
 describe("GET /oauth2/authenticate", () => {
   it("without a configured provider is 503 naming the keys to set", async (t) => {
     const { url } = await startTestHost(t);
-    const response = await asTestResponse(
-      await get(url, `/oauth2/authenticate?${new URLSearchParams({ redirect_uri: CLIENT_REDIRECT })}`),
-    );
+    const response = await get(url, `/oauth2/authenticate?${new URLSearchParams({ redirect_uri: CLIENT_REDIRECT })}`);
     assert.match(
       assertOAuth2Error(response, 503, "temporarily_unavailable"),
       /set oauth2\.client_id, oauth2\.client_secret, server\.root_url, .*oauth2\.issuer/,
@@ -217,8 +212,8 @@ describe("GET /oauth2/authenticate", () => {
 
   it("refuses redirects off this machine and this master, bad parameters and unknown invites", async (t) => {
     const { url } = await setUp(t);
-    const authenticate = async (params: Record<string, string>) =>
-      asTestResponse(await get(url, `/oauth2/authenticate?${new URLSearchParams(params)}`));
+    const authenticate = (params: Record<string, string>) =>
+      get(url, `/oauth2/authenticate?${new URLSearchParams(params)}`);
     for (const redirect_uri of ["https://evil.example.com/cb", "/code", "http://localhost:5177/cb#x"]) {
       assertOAuth2Error(await authenticate({ redirect_uri }), 400, "invalid_request");
     }
@@ -234,15 +229,3 @@ describe("GET /oauth2/authenticate", () => {
     assert.match(assertOAuth2Error(unknown, 403, "access_denied"), /invite code is unknown/);
   });
 });
-
-/** A fetch Response read in full, in the shape the assertion helpers take. */
-async function asTestResponse(response: Response) {
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    text,
-    contentType: response.headers.get("content-type") ?? "",
-    json: () => JSON.parse(text),
-  };
-}
