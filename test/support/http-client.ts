@@ -13,7 +13,7 @@ export interface TestRequest {
   readonly body?: string | Uint8Array;
   readonly signal?: AbortSignal;
   /** "manual" to see a redirect (its status and Location) instead of following it. */
-  readonly redirect?: RequestRedirect;
+  readonly redirect?: RequestInit["redirect"];
 }
 
 /** Sends a real HTTP request over loopback and reads the whole response. */
