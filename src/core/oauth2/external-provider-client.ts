@@ -99,7 +99,9 @@ export class ExternalProviderClient {
         ...(endpoints.token && { token_endpoint: endpoints.token.href }),
       };
     }
-    // RFC 6749 makes basic auth the method every provider supports; Kontena's GitHub-style setups post the secret.
+    // oauth2.code_requires_basic_auth decides, as in Kontena. Otherwise: what a discovered provider
+    // lists, basic when it lists nothing (RFC 8414's default), and for configured endpoints the
+    // secret in the body, which GitHub-style providers (Kontena's usual setup) expect.
     const methods = metadata.token_endpoint_auth_methods_supported;
     const basic =
       settings.basicAuth ?? (methods ? methods.includes("client_secret_basic") : endpoints.kind === "discovered");
