@@ -124,24 +124,12 @@ export class LocalAgentService {
 
   /** The agent's service with this id; NotFoundError (as Consul words it) when there is none. */
   async service(id: string): Promise<Indexed<ServiceInstance>> {
-    const found = (await this.services()).value.find((service) => service.id === id);
-    if (!found) {
-      throw new NotFoundError(
-        `Unknown service ID ${goQuote(id)}. Ensure that the service ID is passed, not the service name.`,
-      );
-    }
-    return found;
+    return findOrUnknown((await this.services()).value, id, "service");
   }
 
   /** The agent's check with this id; NotFoundError (as Consul words it) when there is none. */
   async check(id: string): Promise<Indexed<HealthCheck>> {
-    const found = (await this.checks()).value.find((check) => check.id === id);
-    if (!found) {
-      throw new NotFoundError(
-        `Unknown check ID ${goQuote(id)}. Ensure that the check ID is passed, not the check name.`,
-      );
-    }
-    return found;
+    return findOrUnknown((await this.checks()).value, id, "check");
   }
 
   /** Adds or replaces a service and its checks (checks it had before and no longer names go away). */
@@ -223,6 +211,16 @@ export class LocalAgentService {
       throw new BadRequestError(SCRIPT_CHECKS_DISABLED);
     }
   }
+}
+
+function findOrUnknown<T extends { readonly id: string }>(records: readonly T[], id: string, kind: string): T {
+  const found = records.find((record) => record.id === id);
+  if (!found) {
+    throw new NotFoundError(
+      `Unknown ${kind} ID ${goQuote(id)}. Ensure that the ${kind} ID is passed, not the ${kind} name.`,
+    );
+  }
+  return found;
 }
 
 /** A string quoted as Go's %q does for plain text (Consul's messages use it). */

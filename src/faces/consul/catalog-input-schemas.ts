@@ -62,28 +62,25 @@ export const agentCheckSchema = consulObject({
 });
 export type AgentCheckBody = z.output<typeof agentCheckSchema>;
 
-/** A service as the agent's register endpoint takes it. */
-export const agentServiceSchema = consulObject({
+/** What agent and catalog registrations say about a service alike (the name field differs). */
+const serviceFields = {
   ID: text,
-  Name: text,
   Tags: tagsSchema,
   Address: text,
   Port: portSchema,
   Meta: stringMapSchema,
   EnableTagOverride: flag,
+};
+
+/** A service as the agent's register endpoint takes it. */
+export const agentServiceSchema = consulObject({
+  ...serviceFields,
+  Name: text,
   Check: agentCheckSchema.nullish(),
   Checks: z.array(agentCheckSchema).nullish(),
 });
 
-const catalogServiceSchema = consulObject({
-  ID: text,
-  Service: text,
-  Tags: tagsSchema,
-  Address: text,
-  Port: portSchema,
-  Meta: stringMapSchema,
-  EnableTagOverride: flag,
-});
+const catalogServiceSchema = consulObject({ ...serviceFields, Service: text });
 
 const catalogCheckSchema = consulObject({
   Node: text,
