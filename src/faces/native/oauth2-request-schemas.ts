@@ -59,6 +59,8 @@ export const authorizeSchema = z.object({
   scope: param.optional(),
   expires_in: lifetime.optional(),
   description: param.max(256, { error: "must be at most 256 characters" }).optional(),
+  /** A master_admin may make a token for another user (e-mail address or username). */
+  user: param.optional(),
   redirect_uri: param.optional(),
   code_challenge: codeChallenge.optional(),
   code_challenge_method: challengeMethod.optional(),

@@ -7,6 +7,8 @@ import { type AccessTokenService, DEFAULT_TOKEN_LIFETIME_SECONDS } from "../../c
 import type { AuthorizationCodeService } from "../../core/oauth2/authorization-code-service.ts";
 import type { ExternalLoginService } from "../../core/oauth2/external-login-service.ts";
 import { requestedScopes } from "../../core/oauth2/oauth2-scopes.ts";
+import { tokenOwner } from "../../core/oauth2/token-owner.ts";
+import type { UserService } from "../../core/users/user-service.ts";
 import { principalOf } from "../../http/request-principal.ts";
 import { tokenResponseJson } from "./access-token-json.ts";
 import { acceptFormBodies } from "./form-body-parser.ts";
@@ -23,6 +25,7 @@ import {
 } from "./oauth2-request-schemas.ts";
 
 export interface OAuth2Services {
+  readonly users: UserService;
   readonly authenticator: Authenticator;
   readonly accessTokens: AccessTokenService;
   readonly authorizationCodes: AuthorizationCodeService;
@@ -95,6 +98,7 @@ export function registerOAuth2Routes(app: FastifyInstance, services: OAuth2Servi
         );
       }
       const input = parseOAuth2Params(authorizeSchema, params);
+      const owner = await tokenOwner(principal, input.user, services.users);
       const grant = {
         scopes: requestedScopes(input.scope, principal.scopes),
         lifetime: input.expires_in ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
@@ -103,9 +107,9 @@ export function registerOAuth2Routes(app: FastifyInstance, services: OAuth2Servi
       if (responseType !== "code") {
         return noStore(reply)
           .code(201)
-          .send(tokenResponseJson(await services.accessTokens.issue(principal.user, grant)));
+          .send(tokenResponseJson(await services.accessTokens.issue(owner, grant)));
       }
-      const code = await services.authorizationCodes.create(principal.user, {
+      const code = await services.authorizationCodes.create(owner, {
         ...grant,
         redirectUri: input.redirect_uri ?? null,
         codeChallenge: input.code_challenge ?? null,

@@ -271,6 +271,37 @@ describe("POST /oauth2/authorize", () => {
     assert.equal(ok.status, 200, ok.text);
   });
 
+  it("a master_admin may make a token for another user (Kontena's --user); nobody else may", async (t) => {
+    const { url, core } = await setUp(t);
+    await core.users.create({ username: "root", password: PASSWORD, roles: ["master_admin"] });
+    const root = await passwordGrant(url, "root", PASSWORD);
+    const forAnn = await postForm(
+      url,
+      "/oauth2/authorize",
+      { response_type: "token", user: "ann@example.com" },
+      bearer(root.access_token),
+    );
+    assert.equal(forAnn.status, 201, forAnn.text);
+    const token = forAnn.json() as TokenAnswer;
+    assert.equal(token.user.name, "ann");
+    assert.equal(((await whoAmI(url, token.access_token)).json() as { username: string }).username, "ann");
+    const unknown = await postForm(
+      url,
+      "/oauth2/authorize",
+      { response_type: "token", user: "zed" },
+      bearer(root.access_token),
+    );
+    assert.equal(assertOAuth2Error(unknown, 400, "invalid_request"), "user zed not found");
+    const ann = await passwordGrant(url, "ann", PASSWORD);
+    const notAdmin = await postForm(
+      url,
+      "/oauth2/authorize",
+      { response_type: "token", user: "root" },
+      bearer(ann.access_token),
+    );
+    nativeError(notAdmin, 403);
+  });
+
   it("refuses anonymous callers, unknown response types and bad parameters", async (t) => {
     const { url } = await setUp(t);
     const { access_token } = await passwordGrant(url, "ann", PASSWORD);
