@@ -23,12 +23,24 @@ function addMasterOptions(command: Command): Command {
     .option("--port <port>", `port to listen on, 0 for any free port (env ${settingEnvVars.port})`)
     .option("--data-dir <dir>", `directory holding the state (env ${settingEnvVars.dataDir})`)
     .option("--log-level <level>", `fatal, error, warn, info, debug, trace or silent (env ${settingEnvVars.logLevel})`)
-    .option("--jwt-ttl <duration>", `lifetime of login JWTs, e.g. 8h or 3600 (env ${settingEnvVars.jwtTtl})`);
+    .option("--jwt-ttl <duration>", `lifetime of login JWTs, e.g. 8h or 3600 (env ${settingEnvVars.jwtTtl})`)
+    .option(
+      "--consul-acl <mode>",
+      `Consul ACLs enabled (default) or disabled (env ${settingEnvVars.consulAcl}; master token: env BERTH_CONSUL_ACL_MASTER_TOKEN)`,
+    )
+    .option(
+      "--consul-acl-default-policy <policy>",
+      `allow or deny (default) what no Consul ACL rule covers (env ${settingEnvVars.consulAclDefaultPolicy})`,
+    );
 }
 
 /** Secrets come from the environment only: flags would show them to everyone running `ps`. */
 function masterSecrets(env: CliContext["env"]) {
-  return { masterKey: env.BERTH_MASTER_KEY, adminPassword: env.BERTH_ADMIN_PASSWORD };
+  return {
+    masterKey: env.BERTH_MASTER_KEY,
+    adminPassword: env.BERTH_ADMIN_PASSWORD,
+    consulAclMasterToken: env.BERTH_CONSUL_ACL_MASTER_TOKEN,
+  };
 }
 
 /** The `berth` command line. Commands throw ConfigError for bad settings; the caller turns it into exit code 2. */
@@ -47,6 +59,8 @@ export function createBerthProgram(context: CliContext): Command {
         port: "8500",
         logLevel: "info",
         jwtTtl: DEFAULT_JWT_TTL,
+        consulAcl: "enabled",
+        consulAclDefaultPolicy: "deny",
       });
       context.setExitCode(await runMaster({ ...settings, ...masterSecrets(context.env) }, false));
     });
@@ -64,6 +78,8 @@ export function createBerthProgram(context: CliContext): Command {
         dataDir: ".berth",
         logLevel: "info",
         jwtTtl: DEFAULT_JWT_TTL,
+        consulAcl: "enabled",
+        consulAclDefaultPolicy: "deny",
       });
       // The agent for this machine and the web dashboard will start here too, once they exist.
       context.setExitCode(await runMaster({ ...settings, ...masterSecrets(context.env) }, true));

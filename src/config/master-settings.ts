@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { z } from "zod";
+import { ACL_DEFAULT_POLICIES, type AclDefaultPolicy } from "../core/acl/acl-settings.ts";
 import { parseGoDuration } from "../http/go-duration.ts";
 import { ConfigError } from "./config-error.ts";
 import { type LogLevel, logLevelSchema } from "./log-level.ts";
@@ -13,6 +14,10 @@ export interface MasterSettings {
   readonly logLevel: LogLevel;
   /** Lifetime of the JWTs /api/auth hands out, seconds. */
   readonly jwtTtl: number;
+  /** Whether the Consul face enforces ACLs. */
+  readonly consulAcl: boolean;
+  /** What Consul ACLs allow where no rule of the token matches. */
+  readonly consulAclDefaultPolicy: AclDefaultPolicy;
 }
 
 /** Raw values as typed on the command line or in the environment. */
@@ -41,6 +46,10 @@ const settingSchemas = {
     .refine((seconds) => seconds >= 1 && seconds <= MAX_JWT_TTL_SECONDS, {
       error: `must be a duration from 1s to ${MAX_JWT_TTL_SECONDS / 3600}h, like 8h, 90m or 3600 (seconds)`,
     }),
+  consulAcl: z
+    .enum(["enabled", "disabled"], { error: "must be enabled or disabled" })
+    .transform((v) => v === "enabled"),
+  consulAclDefaultPolicy: z.enum(ACL_DEFAULT_POLICIES, { error: "must be allow or deny" }),
 } satisfies { [K in keyof MasterSettings]: z.ZodType<MasterSettings[K], string> };
 
 const flagNames: { readonly [K in keyof MasterSettings]: string } = {
@@ -49,6 +58,8 @@ const flagNames: { readonly [K in keyof MasterSettings]: string } = {
   dataDir: "--data-dir",
   logLevel: "--log-level",
   jwtTtl: "--jwt-ttl",
+  consulAcl: "--consul-acl",
+  consulAclDefaultPolicy: "--consul-acl-default-policy",
 };
 
 /** The environment variable behind each flag. */
@@ -58,6 +69,8 @@ export const settingEnvVars: { readonly [K in keyof MasterSettings]: string } = 
   dataDir: "BERTH_DATA_DIR",
   logLevel: "BERTH_LOG_LEVEL",
   jwtTtl: "BERTH_JWT_TTL",
+  consulAcl: "BERTH_CONSUL_ACL",
+  consulAclDefaultPolicy: "BERTH_CONSUL_ACL_DEFAULT_POLICY",
 };
 
 /**
@@ -92,5 +105,7 @@ export function resolveMasterSettings(
     dataDir: pick("dataDir"),
     logLevel: pick("logLevel"),
     jwtTtl: pick("jwtTtl"),
+    consulAcl: pick("consulAcl"),
+    consulAclDefaultPolicy: pick("consulAclDefaultPolicy"),
   };
 }

@@ -1,4 +1,8 @@
 import type { StateStore } from "../store/state-store.ts";
+import { AclService } from "./acl/acl-service.ts";
+import { type AclSettings, DEFAULT_ACL_SETTINGS } from "./acl/acl-settings.ts";
+import { AclTokenService } from "./acl/acl-token-service.ts";
+import { sharedHclParser } from "./acl/hcl-parser.ts";
 import { Authenticator } from "./auth/authenticator.ts";
 import { JwtIssuer } from "./auth/jwt-issuer.ts";
 import { LoginThrottle } from "./auth/login-throttle.ts";
@@ -30,6 +34,9 @@ export interface CoreServices {
   readonly jwt: JwtIssuer;
   readonly loginThrottle: LoginThrottle;
   readonly authenticator: Authenticator;
+  /** Consul ACLs: what a request's token may do. */
+  readonly acl: AclService;
+  readonly aclTokens: AclTokenService;
   readonly accessTokens: AccessTokenService;
   readonly authorizationCodes: AuthorizationCodeService;
   readonly externalLogin: ExternalLoginService;
@@ -49,6 +56,8 @@ export interface CoreOptions {
   readonly masterKey: Buffer;
   /** Lifetime of the JWTs /api/auth hands out; 8 hours (Portainer's) when absent. */
   readonly jwtTtlSeconds?: number;
+  /** Enabled with default deny when absent. */
+  readonly consulAcl?: AclSettings;
 }
 
 /** Builds the core services and loads what they need before the master serves requests. */
@@ -65,6 +74,10 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
   // Records under these prefixes (`<prefix><grid>/…`) are removed with their grid.
   const grids = new GridService(store, secretBox, [SECRETS_PREFIX, REGISTRIES_PREFIX]);
   await grids.ensureDefault();
+  const authenticator = new Authenticator(users, [jwt, accessTokens], loginThrottle);
+  const consulAcl = options.consulAcl ?? DEFAULT_ACL_SETTINGS;
+  const aclTokens = new AclTokenService(store, sharedHclParser, consulAcl.masterToken);
+  if (consulAcl.enabled) await aclTokens.ensureAnonymous();
   return {
     blockingQueries: new BlockingQueryService(store),
     cluster: new ClusterService(store),
@@ -74,7 +87,9 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
     adminSetup: new AdminSetupService(users),
     jwt,
     loginThrottle,
-    authenticator: new Authenticator(users, [jwt, accessTokens], loginThrottle),
+    authenticator,
+    acl: new AclService(store, consulAcl, authenticator, sharedHclParser),
+    aclTokens,
     accessTokens,
     authorizationCodes,
     externalLogin: new ExternalLoginService({

@@ -14,9 +14,10 @@ import { fieldsText } from "../http/problem-text.ts";
 import type { StateStore } from "../store/state-store.ts";
 import { adminBannerLines } from "./admin-banner.ts";
 import { advertiseAddress, connectHost, hostPort } from "./advertise-address.ts";
+import { type ConsulAclOptions, consulAclSetup } from "./consul-acl-setup.ts";
 import { createMasterFaces, FALLBACK_FACE } from "./master-faces.ts";
 
-export interface MasterOptions {
+export interface MasterOptions extends ConsulAclOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
@@ -70,7 +71,12 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
 
   let host: HttpHost | undefined;
   try {
-    const core = await createCoreServices(store, { masterKey, jwtTtlSeconds: options.jwtTtl });
+    const consulAcl = consulAclSetup(options);
+    const core = await createCoreServices(store, {
+      masterKey,
+      jwtTtlSeconds: options.jwtTtl,
+      consulAcl: consulAcl.settings,
+    });
     const bootstrap = await bootstrapAdmin(core, options);
     host = await createHttpHost({
       faces: createMasterFaces(core),
@@ -106,6 +112,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     print(`Data directory: ${options.dataDir}`);
     const devToken = bootstrap.kind === "dev" ? await core.jwt.issue(bootstrap.user) : undefined;
     for (const line of adminBannerLines(bootstrap, master.url, devToken)) print(line);
+    for (const line of consulAcl.banner) print(line);
     return master;
   } catch (error) {
     await host?.close();

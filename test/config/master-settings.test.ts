@@ -4,7 +4,14 @@ import { test } from "node:test";
 import { ConfigError } from "../../src/config/config-error.ts";
 import { resolveMasterSettings } from "../../src/config/master-settings.ts";
 
-const defaults = { host: "0.0.0.0", port: "8500", logLevel: "info", jwtTtl: "8h" };
+const defaults = {
+  host: "0.0.0.0",
+  port: "8500",
+  logLevel: "info",
+  jwtTtl: "8h",
+  consulAcl: "enabled",
+  consulAclDefaultPolicy: "deny",
+};
 
 test("defaults apply when neither flag nor environment says otherwise", () => {
   assert.deepEqual(resolveMasterSettings({ dataDir: "data" }, {}, defaults), {
@@ -13,6 +20,8 @@ test("defaults apply when neither flag nor environment says otherwise", () => {
     dataDir: resolve("data"),
     logLevel: "info",
     jwtTtl: 8 * 3600,
+    consulAcl: true,
+    consulAclDefaultPolicy: "deny",
   });
 });
 
@@ -24,6 +33,8 @@ test("environment variables override defaults; flags override both; empty variab
     dataDir: "/srv/berth",
     logLevel: "debug",
     jwtTtl: 8 * 3600,
+    consulAcl: true,
+    consulAclDefaultPolicy: "deny",
   });
   assert.deepEqual(resolveMasterSettings({ port: "0", logLevel: "warn", dataDir: "/d", host: "::1" }, env, defaults), {
     host: "::1",
@@ -31,6 +42,8 @@ test("environment variables override defaults; flags override both; empty variab
     dataDir: "/d",
     logLevel: "warn",
     jwtTtl: 8 * 3600,
+    consulAcl: true,
+    consulAclDefaultPolicy: "deny",
   });
   assert.equal(resolveMasterSettings({ dataDir: "/d" }, { BERTH_PORT: "" }, defaults).port, 8500);
 });
@@ -51,6 +64,12 @@ test("bad values are ConfigErrors naming where they came from", () => {
     [{ jwtTtl: "500ms" }, {}, /--jwt-ttl/],
     [{}, { BERTH_JWT_TTL: "31d" }, /invalid BERTH_JWT_TTL/],
     [{}, { BERTH_JWT_TTL: "721h" }, /invalid BERTH_JWT_TTL/],
+    [{ consulAcl: "on" }, {}, /invalid --consul-acl "on": must be enabled or disabled/],
+    [
+      {},
+      { BERTH_CONSUL_ACL_DEFAULT_POLICY: "maybe" },
+      /invalid BERTH_CONSUL_ACL_DEFAULT_POLICY "maybe": must be allow or deny/,
+    ],
   ];
   for (const [flags, env, message] of cases) {
     assert.throws(
@@ -69,6 +88,19 @@ test("the JWT lifetime is a Go duration or a number of seconds", () => {
   assert.equal(ttl("3600"), 3600);
   assert.equal(ttl("720h"), 720 * 3600);
   assert.equal(resolveMasterSettings({ dataDir: "/d" }, { BERTH_JWT_TTL: "15m" }, defaults).jwtTtl, 900);
+});
+
+test("Consul ACLs can be disabled and their default policy opened, by flag or environment", () => {
+  const acl = (flags: Record<string, string>, env: Record<string, string>) => {
+    const settings = resolveMasterSettings({ dataDir: "/d", ...flags }, env, defaults);
+    return [settings.consulAcl, settings.consulAclDefaultPolicy];
+  };
+  assert.deepEqual(acl({}, {}), [true, "deny"]);
+  assert.deepEqual(acl({}, { BERTH_CONSUL_ACL: "disabled", BERTH_CONSUL_ACL_DEFAULT_POLICY: "allow" }), [
+    false,
+    "allow",
+  ]);
+  assert.deepEqual(acl({ consulAcl: "enabled" }, { BERTH_CONSUL_ACL: "disabled" }), [true, "deny"]);
 });
 
 test("a required setting without a default names both the flag and the variable", () => {

@@ -101,7 +101,7 @@ test("a face registering a route outside its mounts, or two faces sharing a moun
   );
   const cluster = { status: () => ({ leader: "", peers: [], index: 1 }) } as never;
   await assert.rejects(
-    createHttpHost({ faces: [createConsulFace({ cluster })], fallbackFace: "native", logger }),
+    createHttpHost({ faces: [createConsulFace({ cluster } as never)], fallbackFace: "native", logger }),
     /fallback face/,
   );
 });
@@ -109,7 +109,10 @@ test("a face registering a route outside its mounts, or two faces sharing a moun
 test("/healthz is always 200; /readyz is 503 until the master is ready and again while draining", async () => {
   const cluster = { status: () => ({ leader: "", peers: [], index: 1 }) } as never;
   const host = await createHttpHost({
-    faces: [createConsulFace({ cluster }), createNativeFace({ config: {}, users: {}, authenticator: {} } as never)],
+    faces: [
+      createConsulFace({ cluster } as never),
+      createNativeFace({ config: {}, users: {}, authenticator: {} } as never),
+    ],
     fallbackFace: "native",
     logger: createLogger("silent"),
   });

@@ -10,6 +10,7 @@ const hcl = createRequire(import.meta.url)("js-hcl-parser") as { parse(text: str
 const port = parentPort;
 if (port === null) throw new Error("hcl-parser-worker must run in a worker thread");
 
+port.postMessage("ready");
 port.on("message", (request: HclParserRequest) => {
   let reply: HclParserReply;
   try {

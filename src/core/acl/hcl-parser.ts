@@ -30,7 +30,8 @@ const POSITIONED_ERROR = /^(?:unable to parse JSON: )?At (\d+):(\d+): ([\s\S]*)$
  */
 export class HclParser {
   readonly #timeoutMs: number;
-  #worker: Worker | undefined;
+  /** The worker once it has loaded the parser; undefined until needed and after it stopped. */
+  #worker: Promise<Worker> | undefined;
   #nextId = 1;
   /** Parses run one after another, so a slow one times out alone. */
   #queue: Promise<unknown> = Promise.resolve();
@@ -47,13 +48,14 @@ export class HclParser {
 
   /** Stops the worker; a later parse starts a new one. */
   async close(): Promise<void> {
-    const worker = this.#worker;
+    const starting = this.#worker;
     this.#worker = undefined;
-    await worker?.terminate();
+    await (await starting?.catch(() => undefined))?.terminate();
   }
 
-  #parseNow(text: string): Promise<HclParseResult> {
-    const worker = this.#workerNow();
+  async #parseNow(text: string): Promise<HclParseResult> {
+    const ready = this.#ready();
+    const worker = await ready;
     const id = this.#nextId++;
     const { promise, resolve, reject } = Promise.withResolvers<HclParseResult>();
     const finish = (): void => {
@@ -69,12 +71,11 @@ export class HclParser {
     };
     const onExit = (): void => {
       finish();
-      if (this.#worker === worker) this.#worker = undefined;
       reject(new Error("the HCL parser worker stopped unexpectedly"));
     };
     const timer = setTimeout(() => {
       finish();
-      if (this.#worker === worker) this.#worker = undefined;
+      if (this.#worker === ready) this.#worker = undefined;
       void worker.terminate();
       resolve({ ok: false, line: 0, column: 0, message: `parsing took longer than ${this.#timeoutMs} ms` });
     }, this.#timeoutMs);
@@ -86,18 +87,22 @@ export class HclParser {
     return promise;
   }
 
-  #workerNow(): Worker {
-    if (!this.#worker) {
-      const worker = new Worker(new URL("./hcl-parser-worker.ts", import.meta.url));
-      // The worker's own crash is reported through "exit"; an unhandled "error" event would kill the master.
-      worker.on("error", () => {});
-      worker.on("exit", () => {
-        if (this.#worker === worker) this.#worker = undefined;
-      });
-      worker.unref();
-      this.#worker = worker;
-    }
-    return this.#worker;
+  #ready(): Promise<Worker> {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(new URL("./hcl-parser-worker.ts", import.meta.url));
+    // The worker speaks first once the parser is loaded, so its start-up is not timed as a parse.
+    const ready = new Promise<Worker>((resolve, reject) => {
+      worker.once("message", () => resolve(worker));
+      worker.once("exit", () => reject(new Error("the HCL parser worker could not start")));
+    });
+    // A crash is reported through "exit"; an unhandled "error" event would take the master down.
+    worker.on("error", () => {});
+    worker.on("exit", () => {
+      if (this.#worker === ready) this.#worker = undefined;
+    });
+    ready.catch(() => {});
+    this.#worker = ready;
+    return ready;
   }
 }
 

@@ -1,10 +1,13 @@
 import type { CoreServices } from "../../core/core-services.ts";
 import type { Face } from "../../http/face.ts";
+import { registerAclRoutes } from "./acl-routes.ts";
+import { installConsulAclHook } from "./consul-acl-hook.ts";
+import { acceptRawBodies } from "./consul-body.ts";
 import { renderConsulError } from "./consul-error-renderer.ts";
 import { registerStatusRoutes } from "./status-routes.ts";
 
 /** The Consul-compatible API: service discovery, health, KV, sessions, ACLs, events. */
-export function createConsulFace(core: Pick<CoreServices, "cluster">): Face {
+export function createConsulFace(core: Pick<CoreServices, "cluster" | "blockingQueries" | "acl" | "aclTokens">): Face {
   return {
     name: "consul",
     mounts: [
@@ -20,7 +23,11 @@ export function createConsulFace(core: Pick<CoreServices, "cluster">): Face {
     ],
     renderError: renderConsulError,
     register(app) {
+      // First, so that every route below gets `request.acl`.
+      installConsulAclHook(app, core.acl);
+      acceptRawBodies(app);
       registerStatusRoutes(app, core.cluster);
+      registerAclRoutes(app, core);
     },
   };
 }
