@@ -21,12 +21,24 @@ async function aclOf(rules: string, defaultAllow: boolean): Promise<Acl> {
   return new RulesAcl(await parseAclRules(rules, sharedHclParser), defaultAllow);
 }
 
+function expectAnswers(
+  kind: string,
+  read: (name: string) => boolean,
+  write: (name: string) => boolean,
+  cases: readonly (readonly [string, boolean, boolean])[],
+): void {
+  for (const [name, mayRead, mayWrite] of cases) {
+    assert.equal(read(name), mayRead, `${kind} read ${JSON.stringify(name)}`);
+    assert.equal(write(name), mayWrite, `${kind} write ${JSON.stringify(name)}`);
+  }
+}
+
 describe("rules ACL", () => {
   it("answers by the longest matching prefix; write implies read; deny grants nothing", async () => {
     const acl = await aclOf(RULES, false);
     assert.equal(acl.management, false);
-    // [name, read, write]
-    const keys: [string, boolean, boolean][] = [
+    // [name, may read, may write]
+    expectAnswers("key", acl.keyRead.bind(acl), acl.keyWrite.bind(acl), [
       ["bar", true, false],
       ["", true, false],
       ["foo", true, false],
@@ -37,32 +49,20 @@ describe("rules ACL", () => {
       ["foo/private/", false, false],
       ["foo/private/key", false, false],
       ["foo/privateer", true, true],
-    ];
-    for (const [key, read, write] of keys) {
-      assert.equal(acl.keyRead(key), read, `keyRead(${key})`);
-      assert.equal(acl.keyWrite(key), write, `keyWrite(${key})`);
-    }
-    const services: [string, boolean, boolean][] = [
+    ]);
+    expectAnswers("service", acl.serviceRead.bind(acl), acl.serviceWrite.bind(acl), [
       ["db", true, false],
       ["web", true, true],
       ["web-admin", true, true],
       ["secret", false, false],
       ["secrets", false, false],
-    ];
-    for (const [name, read, write] of services) {
-      assert.equal(acl.serviceRead(name), read, `serviceRead(${name})`);
-      assert.equal(acl.serviceWrite(name), write, `serviceWrite(${name})`);
-    }
-    const events: [string, boolean, boolean][] = [
+    ]);
+    expectAnswers("event", acl.eventRead.bind(acl), acl.eventWrite.bind(acl), [
       ["restart", true, false],
       ["deploy", true, true],
       ["deploy-web", true, true],
       ["audit", false, false],
-    ];
-    for (const [name, read, write] of events) {
-      assert.equal(acl.eventRead(name), read, `eventRead(${name})`);
-      assert.equal(acl.eventWrite(name), write, `eventWrite(${name})`);
-    }
+    ]);
   });
 
   it("writes a whole prefix only when no rule under it withholds write", async () => {
