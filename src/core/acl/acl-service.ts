@@ -13,6 +13,9 @@ import type { HclParser } from "./hcl-parser.ts";
 import { MANAGE_ALL_ACL } from "./manage-all-acl.ts";
 import { RulesAcl } from "./rules-acl.ts";
 
+/** Compiled tokens kept at most: tokens made per job or lease and used once must not pile up. */
+const MAX_COMPILED = 10_000;
+
 /** Who a request's token turned out to be. */
 export interface AclResolution {
   readonly acl: Acl;
@@ -90,7 +93,10 @@ export class AclService {
     if (token.type === "management") return MANAGE_ALL_ACL;
     // The promise is cached, so concurrent first requests with a token compile it once.
     const compiled: CompiledToken = { revision: kv.mod_revision, acl: this.#compile(token.rules, key) };
+    this.#compiled.delete(key);
     this.#compiled.set(key, compiled);
+    // A Map iterates in insertion order, so the first key is the one compiled longest ago.
+    if (this.#compiled.size > MAX_COMPILED) this.#compiled.delete(this.#compiled.keys().next().value as string);
     return compiled.acl;
   }
 
