@@ -8,6 +8,8 @@ const MALFORMED_JSON = '{"name": "web", ';
 const HUGE_BODY = `{"blob":"${"x".repeat(2 * 1024 * 1024)}"}`;
 /** Deep enough that no parametric route (`/v1/secrets/:grid/:name`…) takes it for a record's id. */
 const NO_SUCH_ROUTE = "/no-such-route/at/all/really";
+/** Every path under Consul's /v1/kv is a key, so no path there is an unknown route. */
+const KEY_SPACE = "/v1/kv";
 
 /** Requests that are wrong in each way a client can be wrong about the body. */
 const badBodies = [
@@ -26,10 +28,16 @@ test("every mount belongs to a face with a known error shape", async (t) => {
 test("an unknown route under each mount is a 404 in that face's shape", async (t) => {
   const master = await startTestMaster(t);
   for (const { prefix, face } of master.host.mounts()) {
+    if (prefix === KEY_SPACE) continue;
     const response = await send(master.url, `${prefix}${NO_SUCH_ROUTE}`);
     const message = errorShapeOf(face.name)(response, 404);
     assert.match(message, /no such route/, `${prefix}: ${message}`);
   }
+  // A missing key is Consul's empty 404 with the index headers, not an error message.
+  const missingKey = await send(master.url, `${KEY_SPACE}${NO_SUCH_ROUTE}`, { headers: master.auth });
+  assert.equal(missingKey.status, 404);
+  assert.equal(missingKey.text, "");
+  assert.ok(Number(missingKey.headers.get("x-consul-index")) >= 1);
 });
 
 test("a bad body sent to an unknown route is still a 404, in the face's shape", async (t) => {
@@ -37,7 +45,8 @@ test("a bad body sent to an unknown route is still a 404, in the face's shape", 
   for (const { prefix, face } of master.host.mounts()) {
     for (const bad of badBodies) {
       const response = await send(master.url, `${prefix}${NO_SUCH_ROUTE}`, { method: "POST", ...bad });
-      errorShapeOf(face.name)(response, 404);
+      // A key takes GET, PUT and DELETE: POST is a 405 there, as in Consul.
+      errorShapeOf(face.name)(response, prefix === KEY_SPACE ? 405 : 404);
     }
   }
 });
@@ -106,5 +115,7 @@ test("percent-escaped paths are matched like the router matches them", async (t)
   const routed = await send(master.url, "/v1/status/lead%65r");
   assert.equal(routed.status, 200);
   assert.match(routed.text, /^"127\.0\.0\.1:\d+"$/);
-  errorShapeOf("consul")(await send(master.url, "/v1/k%76/x"), 404);
+  const key = await send(master.url, "/v1/k%76/x", { headers: master.auth });
+  assert.equal(key.status, 404, "routed to the KV endpoint: key x is missing");
+  assert.ok(key.headers.get("x-consul-index"));
 });

@@ -3,7 +3,7 @@ import type { BlockingQueryService, QueryResult } from "../../core/blocking/bloc
 import type { ClusterService } from "../../core/cluster/cluster-service.ts";
 import { parseBlockingQueryParams } from "../../http/blocking-query-params.ts";
 import { clientGoneSignal } from "../../http/client-gone-signal.ts";
-import { setConsulQueryMeta } from "./consul-query-meta.ts";
+import { consistencyOf, setConsulQueryMeta } from "./consul-query-meta.ts";
 
 export interface ConsulReadServices {
   readonly blockingQueries: BlockingQueryService;
@@ -18,7 +18,8 @@ export interface ConsulRead<T> {
 
 /**
  * A Consul read: honours `?index=` and `?wait=` (a blocking query that ends early when the client
- * goes away), sets X-Consul-Index and the leader headers, and returns the value to send.
+ * goes away) and `?stale`/`?consistent`, sets X-Consul-Index, the leader and consistency headers,
+ * and returns the value to send.
  */
 export async function consulBlockingRead<T>(
   request: FastifyRequest,
@@ -26,6 +27,7 @@ export async function consulBlockingRead<T>(
   services: ConsulReadServices,
   read: ConsulRead<T>,
 ): Promise<T> {
+  const consistency = consistencyOf(request.query);
   const { minIndex, waitMs } = parseBlockingQueryParams(request.query);
   const result = await services.blockingQueries.blockingQuery({
     minIndex,
@@ -34,6 +36,10 @@ export async function consulBlockingRead<T>(
     run: read.run,
     signal: clientGoneSignal(reply),
   });
-  setConsulQueryMeta(reply, { index: result.index, knownLeader: services.cluster.status().leader !== "" });
+  setConsulQueryMeta(reply, {
+    index: result.index,
+    knownLeader: services.cluster.status().leader !== "",
+    consistency,
+  });
   return result.value;
 }
