@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { StateStore } from "../store/state-store.ts";
 import { AclService } from "./acl/acl-service.ts";
 import { type AclSettings, DEFAULT_ACL_SETTINGS } from "./acl/acl-settings.ts";
@@ -9,9 +10,14 @@ import { LoginThrottle } from "./auth/login-throttle.ts";
 import { BlockingQueryService } from "./blocking/blocking-query-service.ts";
 import { ClusterService } from "./cluster/cluster-service.ts";
 import { ConfigService } from "./config/config-service.ts";
+import { CatalogService } from "./consul/catalog-service.ts";
+import { CheckRunner } from "./consul/check-runner.ts";
+import { DatacenterDirectory } from "./consul/datacenter-directory.ts";
+import { EventService } from "./consul/event-service.ts";
+import { LocalAgentService } from "./consul/local-agent-service.ts";
 import { SecretBox } from "./crypto/secret-box.ts";
 import { GridMemberService } from "./grids/grid-member-service.ts";
-import { GridService } from "./grids/grid-service.ts";
+import { DEFAULT_GRID, GridService } from "./grids/grid-service.ts";
 import { MasterIdentityService } from "./identity/master-identity-service.ts";
 import { AccessTokenService } from "./oauth2/access-token-service.ts";
 import { AuthorizationCodeService } from "./oauth2/authorization-code-service.ts";
@@ -48,6 +54,14 @@ export interface CoreServices {
   readonly gridMembers: GridMemberService;
   readonly secrets: SecretService;
   readonly registries: RegistryService;
+  /** Consul datacenters: the grids. */
+  readonly datacenters: DatacenterDirectory;
+  /** The service catalog (Consul's catalog and health). */
+  readonly catalog: CatalogService;
+  /** The master's own Consul agent: its node in the catalog, its services and checks. */
+  readonly consulAgent: LocalAgentService;
+  /** Consul user events. */
+  readonly events: EventService;
 }
 
 /** What the core needs from the master's settings. */
@@ -58,6 +72,8 @@ export interface CoreOptions {
   readonly jwtTtlSeconds?: number;
   /** Enabled with default deny when absent. */
   readonly consulAcl?: AclSettings;
+  /** Whether Consul script checks may run programs on the master; off when absent. */
+  readonly consulScriptChecks?: boolean;
 }
 
 /** Builds the core services and loads what they need before the master serves requests. */
@@ -78,6 +94,13 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
   const consulAcl = options.consulAcl ?? DEFAULT_ACL_SETTINGS;
   const aclTokens = new AclTokenService(store, sharedHclParser, consulAcl.masterToken);
   if (consulAcl.enabled) await aclTokens.ensureAnonymous();
+  const localNode = hostname();
+  const catalog = new CatalogService(store, { localNode });
+  const consulAgent = new LocalAgentService(catalog, new CheckRunner(catalog), {
+    dc: DEFAULT_GRID,
+    node: localNode,
+    scriptChecks: options.consulScriptChecks ?? false,
+  });
   return {
     blockingQueries: new BlockingQueryService(store),
     cluster: new ClusterService(store),
@@ -105,5 +128,9 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
     gridMembers: new GridMemberService(grids, users),
     secrets: new SecretService(store, grids, secretBox),
     registries: new RegistryService(store, grids, secretBox),
+    datacenters: new DatacenterDirectory(grids),
+    catalog,
+    consulAgent,
+    events: new EventService(store),
   };
 }

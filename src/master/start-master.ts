@@ -13,7 +13,7 @@ import { createLogger } from "../http/http-logger.ts";
 import { fieldsText } from "../http/problem-text.ts";
 import type { StateStore } from "../store/state-store.ts";
 import { adminBannerLines } from "./admin-banner.ts";
-import { advertiseAddress, connectHost, hostPort } from "./advertise-address.ts";
+import { advertiseAddress, advertiseHost, connectHost, hostPort } from "./advertise-address.ts";
 import { type ConsulAclOptions, consulAclSetup } from "./consul-acl-setup.ts";
 import { createMasterFaces, FALLBACK_FACE } from "./master-faces.ts";
 
@@ -32,6 +32,8 @@ export interface MasterOptions extends ConsulAclOptions {
   readonly masterKey?: string;
   /** BERTH_ADMIN_PASSWORD: creates admin `admin` with it on a master that has no admin yet. */
   readonly adminPassword?: string;
+  /** Lets Consul script checks run programs on the master (off by default). */
+  readonly consulScriptChecks?: boolean;
   /** Where the startup banner goes; stdout by default. */
   readonly print?: (line: string) => void;
   /** Where log lines go; stdout by default. */
@@ -76,6 +78,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       masterKey,
       jwtTtlSeconds: options.jwtTtl,
       consulAcl: consulAcl.settings,
+      consulScriptChecks: options.consulScriptChecks,
     });
     const bootstrap = await bootstrapAdmin(core, options);
     host = await createHttpHost({
@@ -86,6 +89,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     });
     const address = await host.listen({ host: options.host, port: options.port });
     core.cluster.advertise(advertiseAddress(options.host, address.port));
+    await core.consulAgent.start({ host: advertiseHost(options.host), port: address.port });
     host.markReady();
 
     let closing: Promise<void> | undefined;
@@ -99,6 +103,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
         closing ??= (async () => {
           logger.info("shutting down");
           try {
+            core.consulAgent.stop();
             await started.close();
           } finally {
             await store.close();

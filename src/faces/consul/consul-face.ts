@@ -1,13 +1,22 @@
 import type { CoreServices } from "../../core/core-services.ts";
 import type { Face } from "../../http/face.ts";
 import { registerAclRoutes } from "./acl-routes.ts";
+import { registerAgentRoutes } from "./agent-routes.ts";
+import { registerCatalogRoutes } from "./catalog-routes.ts";
 import { installConsulAclHook } from "./consul-acl-hook.ts";
 import { acceptRawBodies } from "./consul-body.ts";
 import { renderConsulError } from "./consul-error-renderer.ts";
+import { registerEventRoutes } from "./event-routes.ts";
+import { registerConsulHealthRoutes } from "./health-routes.ts";
 import { registerStatusRoutes } from "./status-routes.ts";
 
 /** The Consul-compatible API: service discovery, health, KV, sessions, ACLs, events. */
-export function createConsulFace(core: Pick<CoreServices, "cluster" | "blockingQueries" | "acl" | "aclTokens">): Face {
+export function createConsulFace(
+  core: Pick<
+    CoreServices,
+    "cluster" | "blockingQueries" | "acl" | "aclTokens" | "datacenters" | "catalog" | "consulAgent" | "events"
+  >,
+): Face {
   return {
     name: "consul",
     mounts: [
@@ -28,6 +37,14 @@ export function createConsulFace(core: Pick<CoreServices, "cluster" | "blockingQ
       acceptRawBodies(app);
       registerStatusRoutes(app, core.cluster);
       registerAclRoutes(app, core);
+      registerAgentRoutes(app, {
+        ...core,
+        agent: core.consulAgent,
+        watchPrefix: core.catalog.watchPrefix(core.consulAgent.datacenter),
+      });
+      registerCatalogRoutes(app, core);
+      registerConsulHealthRoutes(app, core);
+      registerEventRoutes(app, core);
     },
   };
 }
