@@ -31,6 +31,10 @@ function addMasterOptions(command: Command): Command {
     .option(
       "--consul-acl-default-policy <policy>",
       `allow or deny (default) what no Consul ACL rule covers (env ${settingEnvVars.consulAclDefaultPolicy})`,
+    )
+    .option(
+      "--consul-script-checks <mode>",
+      `let Consul script checks run programs on the master: enabled or disabled (default) (env ${settingEnvVars.consulScriptChecks})`,
     );
 }
 
@@ -61,6 +65,7 @@ export function createBerthProgram(context: CliContext): Command {
         jwtTtl: DEFAULT_JWT_TTL,
         consulAcl: "enabled",
         consulAclDefaultPolicy: "deny",
+        consulScriptChecks: "disabled",
       });
       context.setExitCode(await runMaster({ ...settings, ...masterSecrets(context.env) }, false));
     });
@@ -80,6 +85,7 @@ export function createBerthProgram(context: CliContext): Command {
         jwtTtl: DEFAULT_JWT_TTL,
         consulAcl: "enabled",
         consulAclDefaultPolicy: "deny",
+        consulScriptChecks: "disabled",
       });
       // The agent for this machine and the web dashboard will start here too, once they exist.
       context.setExitCode(await runMaster({ ...settings, ...masterSecrets(context.env) }, true));

@@ -18,6 +18,8 @@ export interface MasterSettings {
   readonly consulAcl: boolean;
   /** What Consul ACLs allow where no rule of the token matches. */
   readonly consulAclDefaultPolicy: AclDefaultPolicy;
+  /** Whether Consul script checks may run programs on the master. */
+  readonly consulScriptChecks: boolean;
 }
 
 /** Raw values as typed on the command line or in the environment. */
@@ -50,6 +52,9 @@ const settingSchemas = {
     .enum(["enabled", "disabled"], { error: "must be enabled or disabled" })
     .transform((v) => v === "enabled"),
   consulAclDefaultPolicy: z.enum(ACL_DEFAULT_POLICIES, { error: "must be allow or deny" }),
+  consulScriptChecks: z
+    .enum(["enabled", "disabled"], { error: "must be enabled or disabled" })
+    .transform((v) => v === "enabled"),
 } satisfies { [K in keyof MasterSettings]: z.ZodType<MasterSettings[K], string> };
 
 const flagNames: { readonly [K in keyof MasterSettings]: string } = {
@@ -60,6 +65,7 @@ const flagNames: { readonly [K in keyof MasterSettings]: string } = {
   jwtTtl: "--jwt-ttl",
   consulAcl: "--consul-acl",
   consulAclDefaultPolicy: "--consul-acl-default-policy",
+  consulScriptChecks: "--consul-script-checks",
 };
 
 /** The environment variable behind each flag. */
@@ -71,6 +77,7 @@ export const settingEnvVars: { readonly [K in keyof MasterSettings]: string } = 
   jwtTtl: "BERTH_JWT_TTL",
   consulAcl: "BERTH_CONSUL_ACL",
   consulAclDefaultPolicy: "BERTH_CONSUL_ACL_DEFAULT_POLICY",
+  consulScriptChecks: "BERTH_CONSUL_SCRIPT_CHECKS",
 };
 
 /**
@@ -107,5 +114,6 @@ export function resolveMasterSettings(
     jwtTtl: pick("jwtTtl"),
     consulAcl: pick("consulAcl"),
     consulAclDefaultPolicy: pick("consulAclDefaultPolicy"),
+    consulScriptChecks: pick("consulScriptChecks"),
   };
 }

@@ -11,6 +11,7 @@ const defaults = {
   jwtTtl: "8h",
   consulAcl: "enabled",
   consulAclDefaultPolicy: "deny",
+  consulScriptChecks: "disabled",
 };
 
 test("defaults apply when neither flag nor environment says otherwise", () => {
@@ -22,6 +23,7 @@ test("defaults apply when neither flag nor environment says otherwise", () => {
     jwtTtl: 8 * 3600,
     consulAcl: true,
     consulAclDefaultPolicy: "deny",
+    consulScriptChecks: false,
   });
 });
 
@@ -35,6 +37,7 @@ test("environment variables override defaults; flags override both; empty variab
     jwtTtl: 8 * 3600,
     consulAcl: true,
     consulAclDefaultPolicy: "deny",
+    consulScriptChecks: false,
   });
   assert.deepEqual(resolveMasterSettings({ port: "0", logLevel: "warn", dataDir: "/d", host: "::1" }, env, defaults), {
     host: "::1",
@@ -44,6 +47,7 @@ test("environment variables override defaults; flags override both; empty variab
     jwtTtl: 8 * 3600,
     consulAcl: true,
     consulAclDefaultPolicy: "deny",
+    consulScriptChecks: false,
   });
   assert.equal(resolveMasterSettings({ dataDir: "/d" }, { BERTH_PORT: "" }, defaults).port, 8500);
 });

@@ -37,7 +37,7 @@ export interface AgentAddress {
 }
 
 export const SCRIPT_CHECKS_DISABLED =
-  "Scripts are disabled on this agent; to enable, start the master with --enable-script-checks (BERTH_ENABLE_SCRIPT_CHECKS=true)";
+  "Scripts are disabled on this agent; to enable, start the master with --consul-script-checks enabled (BERTH_CONSUL_SCRIPT_CHECKS=enabled)";
 
 /**
  * The master's own Consul agent: the master is a node (a server) of its default datacenter, with
