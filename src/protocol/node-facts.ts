@@ -44,3 +44,30 @@ export const resourceUsageSchema = z.object({
   cpu: z.object({ usage_pct: z.number().min(0).max(100) }),
 });
 export type ResourceUsage = z.infer<typeof resourceUsageSchema>;
+
+/** Node names are host-name-like: they appear in store keys, node ids (`grid/name`) and container labels. */
+export const nodeNameSchema = z
+  .string({ error: "must be a string" })
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$/, {
+    error: "must be 1 to 64 letters, digits, dots, underscores or dashes, starting and ending with a letter or digit",
+  });
+
+/** `key=value`: a key of letters, digits and . _ / -, a value without spaces or commas (the CLI's separator). */
+export const nodeLabelSchema = z
+  .string({ error: "must be a string" })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}=[^\s,]{0,255}$/, {
+    error: "must be key=value (key: letters, digits, . _ / -; value: no spaces or commas)",
+  });
+
+/** A node's labels: at most 100, each key once. */
+export const nodeLabelsSchema = z
+  .array(nodeLabelSchema, { error: "must be an array of key=value strings" })
+  .max(100, "must have at most 100 labels")
+  .superRefine((labels, context) => {
+    const seen = new Set<string>();
+    labels.forEach((label, index) => {
+      const key = label.slice(0, label.indexOf("="));
+      if (seen.has(key)) context.addIssue({ code: "custom", path: [index], message: `repeats the key ${key}` });
+      seen.add(key);
+    });
+  });
