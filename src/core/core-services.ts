@@ -19,6 +19,10 @@ import { SecretBox } from "./crypto/secret-box.ts";
 import { GridMemberService } from "./grids/grid-member-service.ts";
 import { DEFAULT_GRID, GridService } from "./grids/grid-service.ts";
 import { MasterIdentityService } from "./identity/master-identity-service.ts";
+import { NodeInstanceService } from "./nodes/node-instance-service.ts";
+import { NodeLinkService } from "./nodes/node-link-service.ts";
+import { NODE_SCOPED_PREFIXES } from "./nodes/node-record.ts";
+import { NodeService } from "./nodes/node-service.ts";
 import { AccessTokenService } from "./oauth2/access-token-service.ts";
 import { AuthorizationCodeService } from "./oauth2/authorization-code-service.ts";
 import { ExternalLoginService } from "./oauth2/external-login-service.ts";
@@ -54,6 +58,11 @@ export interface CoreServices {
   readonly gridMembers: GridMemberService;
   readonly secrets: SecretService;
   readonly registries: RegistryService;
+  readonly nodes: NodeService;
+  /** Nodes as their agents' links see them: admission, presence, reports. */
+  readonly nodeLinks: NodeLinkService;
+  /** Desired instances per node (the scheduler's output) and the states agents report. */
+  readonly nodeInstances: NodeInstanceService;
   /** Consul datacenters: the grids. */
   readonly datacenters: DatacenterDirectory;
   /** The service catalog (Consul's catalog and health). */
@@ -88,7 +97,7 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
   const authorizationCodes = new AuthorizationCodeService(store, users, accessTokens);
   const secretBox = new SecretBox(options.masterKey);
   // Records under these prefixes (`<prefix><grid>/…`) are removed with their grid.
-  const grids = new GridService(store, secretBox, [SECRETS_PREFIX, REGISTRIES_PREFIX]);
+  const grids = new GridService(store, secretBox, [SECRETS_PREFIX, REGISTRIES_PREFIX, ...NODE_SCOPED_PREFIXES]);
   await grids.ensureDefault();
   const authenticator = new Authenticator(users, [jwt, accessTokens], loginThrottle);
   const consulAcl = options.consulAcl ?? DEFAULT_ACL_SETTINGS;
@@ -128,6 +137,9 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
     gridMembers: new GridMemberService(grids, users),
     secrets: new SecretService(store, grids, secretBox),
     registries: new RegistryService(store, grids, secretBox),
+    nodes: new NodeService(store, grids),
+    nodeLinks: new NodeLinkService(store, grids),
+    nodeInstances: new NodeInstanceService(store),
     datacenters: new DatacenterDirectory(grids),
     catalog,
     consulAgent,

@@ -1,5 +1,7 @@
 import type { AddressInfo } from "node:net";
+import fastifyWebsocket from "@fastify/websocket";
 import Fastify, { type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from "fastify";
+import { MAX_LINK_FRAME_BYTES } from "../protocol/link-messages.ts";
 import { toHttpProblem } from "./error-mapper.ts";
 import type { Face, HttpProblem } from "./face.ts";
 import { registerHealthRoutes } from "./health-routes.ts";
@@ -119,6 +121,10 @@ export async function createHttpHost(options: HttpHostOptions): Promise<HttpHost
   });
 
   app.setNotFoundHandler(notFound);
+
+  // WebSocket upgrades go through the router and the faces' hooks like any request; a face
+  // declares `wsHandler` on a GET route to take them. Open sockets are closed at shutdown.
+  await app.register(fastifyWebsocket, { options: { maxPayload: MAX_LINK_FRAME_BYTES } });
 
   registerHealthRoutes(app, () => state);
 

@@ -15,7 +15,7 @@ import type { StateStore } from "../store/state-store.ts";
 import { adminBannerLines } from "./admin-banner.ts";
 import { advertiseAddress, advertiseHost, connectHost, hostPort } from "./advertise-address.ts";
 import { type ConsulAclOptions, consulAclSetup } from "./consul-acl-setup.ts";
-import { createMasterFaces, FALLBACK_FACE } from "./master-faces.ts";
+import { createMasterFaces, FALLBACK_FACE, type MasterFacesOptions } from "./master-faces.ts";
 
 export interface MasterOptions extends ConsulAclOptions {
   readonly host: string;
@@ -34,6 +34,8 @@ export interface MasterOptions extends ConsulAclOptions {
   readonly adminPassword?: string;
   /** Lets Consul script checks run programs on the master (off by default). */
   readonly consulScriptChecks?: boolean;
+  /** Agent link timers (tests shorten them). */
+  readonly agentLink?: MasterFacesOptions["agentLink"];
   /** Where the startup banner goes; stdout by default. */
   readonly print?: (line: string) => void;
   /** Where log lines go; stdout by default. */
@@ -49,6 +51,8 @@ export interface RunningMaster {
   /** The database file inside the data directory. */
   readonly databasePath: string;
   readonly host: HttpHost;
+  /** The core services (for in-process callers: the dev agent, tests). */
+  readonly core: CoreServices;
   /** Graceful shutdown: drain HTTP, then close the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -82,7 +86,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     });
     const bootstrap = await bootstrapAdmin(core, options);
     host = await createHttpHost({
-      faces: createMasterFaces(core),
+      faces: createMasterFaces(core, { agentLink: options.agentLink }),
       fallbackFace: FALLBACK_FACE,
       logger,
       onDrain: () => core.blockingQueries.close(),
@@ -99,6 +103,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       dataDir: options.dataDir,
       databasePath,
       host: started,
+      core,
       close() {
         closing ??= (async () => {
           logger.info("shutting down");

@@ -6,6 +6,7 @@ import { registerConfigRoutes } from "./config-routes.ts";
 import { registerGridMemberRoutes } from "./grid-member-routes.ts";
 import { registerGridRoutes } from "./grid-routes.ts";
 import { renderNativeError } from "./native-error-renderer.ts";
+import { registerNodeRoutes } from "./node-routes.ts";
 import { registerOAuth2Routes } from "./oauth2-routes.ts";
 import { registerRegistryRoutes } from "./registry-routes.ts";
 import { registerSecretRoutes } from "./secret-routes.ts";
@@ -25,6 +26,7 @@ export function createNativeFace(
     | "accessTokens"
     | "authorizationCodes"
     | "externalLogin"
+    | "nodes"
   >,
 ): Face {
   return {
@@ -55,6 +57,7 @@ export function createNativeFace(
       registerGridMemberRoutes(app, core.gridMembers);
       registerSecretRoutes(app, core.secrets);
       registerRegistryRoutes(app, core.registries);
+      registerNodeRoutes(app, core.nodes);
       registerOAuth2Routes(app, core);
       registerAccessTokenRoutes(app, core.accessTokens);
     },
