@@ -10,7 +10,8 @@ import { startTestMaster } from "../support/test-master.ts";
  * Director's /info (how to authenticate); creating the first admin (guarded by the setup code);
  * logging in; the OAuth2 flow's token, authenticate and callback endpoints; accepting an invite
  * (the invite code is the credential, throttled like a login); and what Consul itself serves
- * without a token: the status endpoints and the legacy /v1/acl/info/:id (the id is the secret).
+ * without a token: the status endpoints, the datacenter list and the legacy /v1/acl/info/:id (the id
+ * is the secret).
  */
 const ALLOW_LIST = [
   "GET /healthz",
@@ -24,26 +25,17 @@ const ALLOW_LIST = [
   "POST /v1/user/invite",
   "GET /v1/status/leader",
   "GET /v1/status/peers",
+  "GET /v1/catalog/datacenters",
   "GET /v1/acl/info/:id",
 ];
 
 /**
  * Consul routes that still answer an anonymous caller under default deny: Berth's ACL model
- * (src/core/acl/acl.ts) has Consul's key, service and event rules but no node, agent or session
- * rules yet, and /v1/catalog/datacenters (which Consul serves without a token) is not marked
- * public. Named here so the sweep guards every other route; remove an entry once it is fixed.
+ * (src/core/acl/acl.ts) has Consul's key, service and event rules but no session rules yet (node
+ * and agent reads follow the catch-all service rule). Named here so the sweep guards every other
+ * route; remove an entry once it is fixed.
  */
-const KNOWN_GAPS = new Set([
-  "GET /v1/agent/self",
-  "GET /v1/agent/members",
-  "GET /v1/agent/checks",
-  "GET /v1/catalog/datacenters",
-  "GET /v1/catalog/nodes",
-  "GET /v1/catalog/node/*",
-  "PUT /v1/session/create",
-  "PUT /v1/session/destroy/*",
-  "GET /v1/session/list",
-]);
+const KNOWN_GAPS = new Set(["PUT /v1/session/create", "PUT /v1/session/destroy/*", "GET /v1/session/list"]);
 
 const CONSUL_MASTER_TOKEN = "route-sweep-master-token";
 /** Every path parameter and wildcard of the sweep gets this value; the Consul records below carry it too. */

@@ -14,9 +14,11 @@ import {
 } from "./catalog-input-schemas.ts";
 import { agentServiceJson, checkJson } from "./catalog-json.ts";
 import {
+  canReadNodes,
   canReadService,
   readableChecks,
   requireCheckWrite,
+  requireNodeRead,
   requireNodeWrite,
   requireServiceWrite,
 } from "./consul-acl-filters.ts";
@@ -57,14 +59,15 @@ export function registerAgentRoutes(app: FastifyInstance, services: AgentRouteSe
     });
   };
 
-  app.get("/v1/agent/self", async (_request, reply) => {
+  app.get("/v1/agent/self", async (request, reply) => {
+    requireNodeRead(request);
     meta(services, reply);
     return { Config: selfConfig(agent), Member: memberJson(agent) };
   });
 
-  app.get("/v1/agent/members", async (_request, reply) => {
+  app.get("/v1/agent/members", async (request, reply) => {
     meta(services, reply);
-    return [memberJson(agent)];
+    return canReadNodes(request) ? [memberJson(agent)] : [];
   });
 
   app.get("/v1/agent/services", async (request, reply) => {

@@ -11,7 +11,13 @@ import {
   serviceRegistrationOf,
 } from "./catalog-input-schemas.ts";
 import { catalogServiceJson, nodeJson, nodeServiceJson } from "./catalog-json.ts";
-import { canReadService, requireCheckWrite, requireNodeWrite, requireServiceWrite } from "./consul-acl-filters.ts";
+import {
+  canReadNodes,
+  canReadService,
+  requireCheckWrite,
+  requireNodeWrite,
+  requireServiceWrite,
+} from "./consul-acl-filters.ts";
 import { type ConsulReadServices, consulBlockingRead } from "./consul-blocking-read.ts";
 import { decodeJsonBody } from "./consul-body.ts";
 import { setConsulQueryMeta } from "./consul-query-meta.ts";
@@ -92,7 +98,8 @@ export function registerCatalogRoutes(app: FastifyInstance, services: CatalogRou
     return true;
   });
 
-  app.get("/v1/catalog/datacenters", async (_request, reply) => {
+  // Consul serves the datacenter list without a token: it is how clients find a server at all.
+  app.get("/v1/catalog/datacenters", { config: { public: true } }, async (_request, reply) => {
     const names = await datacenters.list();
     setConsulQueryMeta(reply, { index: services.cluster.status().index, knownLeader: true });
     return names;
@@ -105,7 +112,7 @@ export function registerCatalogRoutes(app: FastifyInstance, services: CatalogRou
       prefixes: [catalog.watchPrefix(dc)],
       run: () => catalog.nodes(dc, { nodeMeta }),
     });
-    return nodes.map((node) => nodeJson(node, dc));
+    return canReadNodes(request) ? nodes.map((node) => nodeJson(node, dc)) : [];
   });
 
   app.get("/v1/catalog/services", async (request, reply) => {
@@ -137,7 +144,7 @@ export function registerCatalogRoutes(app: FastifyInstance, services: CatalogRou
       prefixes: [catalog.watchPrefix(dc)],
       run: () => catalog.nodeServices(dc, name),
     });
-    if (!found) return null;
+    if (!found || !canReadNodes(request)) return null;
     const readable = found.services.filter((service) => canReadService(request, service.name));
     return {
       Node: nodeJson(found.node, dc),
