@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { berthVersion } from "../../config/berth-version.ts";
 import type { CheckStatus } from "../../core/consul/catalog-record.ts";
@@ -24,8 +24,7 @@ import {
 } from "./consul-acl-filters.ts";
 import { type ConsulReadServices, consulBlockingRead } from "./consul-blocking-read.ts";
 import { consulObject, decodeJsonBody } from "./consul-body.ts";
-import { setConsulQueryMeta } from "./consul-query-meta.ts";
-import { queryParam, requiredPathName } from "./consul-query-params.ts";
+import { queryParam, requiredPathName, setPlainReadMeta } from "./consul-query-params.ts";
 
 export interface AgentRouteServices extends ConsulReadServices {
   readonly agent: LocalAgentService;
@@ -61,12 +60,12 @@ export function registerAgentRoutes(app: FastifyInstance, services: AgentRouteSe
 
   app.get("/v1/agent/self", async (request, reply) => {
     requireNodeRead(request);
-    meta(services, reply);
+    setPlainReadMeta(request, reply, services.cluster);
     return { Config: selfConfig(agent), Member: memberJson(agent) };
   });
 
   app.get("/v1/agent/members", async (request, reply) => {
-    meta(services, reply);
+    setPlainReadMeta(request, reply, services.cluster);
     return canReadNodes(request) ? [memberJson(agent)] : [];
   });
 
@@ -175,11 +174,6 @@ async function updateTtl(
   const existing = await agent.check(requiredPathName(request, "Missing check ID"));
   requireCheckWrite(request, existing);
   await agent.updateTtl(existing.id, status, output);
-}
-
-function meta(services: ConsulReadServices, reply: FastifyReply): void {
-  const status = services.cluster.status();
-  setConsulQueryMeta(reply, { index: status.index, knownLeader: status.leader !== "" });
 }
 
 /** The agent's configuration as Consul's agent/self reports it; ports Berth does not serve are -1. */

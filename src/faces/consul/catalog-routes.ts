@@ -20,8 +20,14 @@ import {
 } from "./consul-acl-filters.ts";
 import { type ConsulReadServices, consulBlockingRead } from "./consul-blocking-read.ts";
 import { decodeJsonBody } from "./consul-body.ts";
-import { setConsulQueryMeta } from "./consul-query-meta.ts";
-import { datacenterOf, nodeMetaFilter, queryParam, queryParams, requiredPathName } from "./consul-query-params.ts";
+import {
+  datacenterOf,
+  nodeMetaFilter,
+  queryParam,
+  queryParams,
+  requiredPathName,
+  setPlainReadMeta,
+} from "./consul-query-params.ts";
 
 export interface CatalogRouteServices extends ConsulReadServices {
   readonly catalog: CatalogService;
@@ -99,9 +105,9 @@ export function registerCatalogRoutes(app: FastifyInstance, services: CatalogRou
   });
 
   // Consul serves the datacenter list without a token: it is how clients find a server at all.
-  app.get("/v1/catalog/datacenters", { config: { public: true } }, async (_request, reply) => {
+  app.get("/v1/catalog/datacenters", { config: { public: true } }, async (request, reply) => {
     const names = await datacenters.list();
-    setConsulQueryMeta(reply, { index: services.cluster.status().index, knownLeader: true });
+    setPlainReadMeta(request, reply, services.cluster);
     return names;
   });
 

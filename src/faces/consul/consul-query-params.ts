@@ -1,6 +1,8 @@
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { ClusterService } from "../../core/cluster/cluster-service.ts";
 import type { DatacenterDirectory } from "../../core/consul/datacenter-directory.ts";
 import { BadRequestError } from "../../core/errors/bad-request-error.ts";
+import { consistencyOf, setConsulQueryMeta } from "./consul-query-meta.ts";
 
 type Query = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -52,4 +54,11 @@ export function requiredPathName(request: FastifyRequest, missing: string): stri
   const name = pathRest(request);
   if (name === "") throw new BadRequestError(missing);
   return name;
+}
+
+/** The query headers of a read that does not block (agent self, members, datacenters): the store's index, the read mode. */
+export function setPlainReadMeta(request: FastifyRequest, reply: FastifyReply, cluster: ClusterService): void {
+  const consistency = consistencyOf(request.query);
+  const status = cluster.status();
+  setConsulQueryMeta(reply, { index: status.index, knownLeader: status.leader !== "", consistency });
 }
