@@ -51,6 +51,8 @@ export function registerAgentRoutes(app: FastifyInstance, services: AgentRouteSe
     app.route({
       method: ["GET", "PUT"],
       url,
+      // HEAD stays safe: no state change behind it.
+      exposeHeadRoute: false,
       handler: async (request, reply) => {
         await handler(request);
         return reply.send();
