@@ -244,6 +244,27 @@ describe("Consul ACL endpoints", () => {
     assert.equal(shadow.status, 403);
   });
 
+  it("lets the default policy setting decide what no rule covers, end to end", async (t) => {
+    const fire = (url: string, name: string, headers: Record<string, string> = {}) =>
+      send(url, `/v1/event/fire/${name}`, { method: "PUT", headers });
+    const deny = await start(t);
+    const anonymous = await fire(deny.master.url, "deploy");
+    assert.deepEqual([anonymous.status, anonymous.text], [403, "Permission denied"]);
+    const { ID: deployer } = (await deny.consul.acl.legacy.create({
+      rules: 'event "deploy" { policy = "write" }',
+    })) as {
+      ID: string;
+    };
+    assert.equal((await fire(deny.master.url, "deploy", { "x-consul-token": deployer })).status, 200);
+    assert.equal((await fire(deny.master.url, "restart", { "x-consul-token": deployer })).status, 403);
+
+    const allow = await start(t, { consulAclDefaultPolicy: "allow" });
+    assert.equal((await fire(allow.master.url, "deploy")).status, 200);
+    await allow.consul.acl.legacy.update({ id: "anonymous", rules: 'event "audit" { policy = "deny" }' });
+    assert.equal((await fire(allow.master.url, "audit")).status, 403);
+    assert.equal((await fire(allow.master.url, "deploy")).status, 200);
+  });
+
   it("answers every ACL endpoint with 401 ACL support disabled when ACLs are off", async (t) => {
     const { master } = await start(t, { consulAcl: false });
     const requests: [string, string][] = [
