@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { resolveDevAgentSettings } from "../config/agent-settings.ts";
 import { berthVersion } from "../config/berth-version.ts";
 import {
   DEFAULT_JWT_TTL,
@@ -6,6 +7,7 @@ import {
   resolveMasterSettings,
   settingEnvVars,
 } from "../config/master-settings.ts";
+import { addAgentCommand } from "./agent-command.ts";
 import { runMaster } from "./run-master.ts";
 
 export interface CliContext {
@@ -87,9 +89,12 @@ export function createBerthProgram(context: CliContext): Command {
         consulAclDefaultPolicy: "deny",
         consulScriptChecks: "disabled",
       });
-      // The agent for this machine and the web dashboard will start here too, once they exist.
-      context.setExitCode(await runMaster({ ...settings, ...masterSecrets(context.env) }, true));
+      // A local agent starts with it when Docker answers (BERTH_NODE_NAME, BERTH_DOCKER_HOST as for `berth agent`).
+      const devAgent = resolveDevAgentSettings(context.env);
+      context.setExitCode(await runMaster({ ...settings, ...masterSecrets(context.env), devAgent }, true));
     });
+
+  addAgentCommand(program, context);
 
   return program;
 }

@@ -4,7 +4,7 @@ import { type MasterOptions, startMaster } from "../master/start-master.ts";
 
 /** Runs a master in the foreground until SIGINT/SIGTERM (exit code 0) or a fatal store failure (1). */
 export async function runMaster(
-  settings: MasterSettings & Pick<MasterOptions, "masterKey" | "adminPassword" | "consulAclMasterToken">,
+  settings: MasterSettings & Pick<MasterOptions, "masterKey" | "adminPassword" | "consulAclMasterToken" | "devAgent">,
   dev: boolean,
 ): Promise<number> {
   const fatal = Promise.withResolvers<number>();

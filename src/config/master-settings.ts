@@ -2,8 +2,8 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { ACL_DEFAULT_POLICIES, type AclDefaultPolicy } from "../core/acl/acl-settings.ts";
 import { parseGoDuration } from "../http/go-duration.ts";
-import { ConfigError } from "./config-error.ts";
 import { type LogLevel, logLevelSchema } from "./log-level.ts";
+import { requireSetting } from "./pick-setting.ts";
 
 /** The master's settings after flags, environment and defaults are merged and checked. */
 export interface MasterSettings {
@@ -89,23 +89,13 @@ export function resolveMasterSettings(
   env: Readonly<Record<string, string | undefined>>,
   defaults: MasterSettingsInput,
 ): MasterSettings {
-  const pick = <K extends keyof MasterSettings>(name: K): MasterSettings[K] => {
-    const envVar = settingEnvVars[name];
-    const envValue = env[envVar] === "" ? undefined : env[envVar];
-    const [raw, source] =
-      flags[name] !== undefined
-        ? [flags[name], flagNames[name]]
-        : envValue !== undefined
-          ? [envValue, envVar]
-          : [defaults[name], `default ${flagNames[name]}`];
-    if (raw === undefined) throw new ConfigError(`${flagNames[name]} (or ${envVar}) is required`);
-    const parsed = settingSchemas[name].safeParse(raw);
-    if (!parsed.success) {
-      const reason = parsed.error.issues[0]?.message ?? "is invalid";
-      throw new ConfigError(`invalid ${source} ${JSON.stringify(raw)}: ${reason}`);
-    }
-    return parsed.data as MasterSettings[K];
-  };
+  const pick = <K extends keyof MasterSettings>(name: K): MasterSettings[K] =>
+    requireSetting(
+      { flag: flagNames[name], envVar: settingEnvVars[name], schema: settingSchemas[name] },
+      flags[name],
+      env,
+      defaults[name],
+    ) as MasterSettings[K];
   return {
     host: pick("host"),
     port: pick("port"),

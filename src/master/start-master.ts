@@ -15,6 +15,7 @@ import type { StateStore } from "../store/state-store.ts";
 import { adminBannerLines } from "./admin-banner.ts";
 import { advertiseAddress, advertiseHost, connectHost, hostPort } from "./advertise-address.ts";
 import { type ConsulAclOptions, consulAclSetup } from "./consul-acl-setup.ts";
+import { type DevAgent, type DevAgentSettings, startDevAgent } from "./dev-agent.ts";
 import { createMasterFaces, FALLBACK_FACE, type MasterFacesOptions } from "./master-faces.ts";
 
 export interface MasterOptions extends ConsulAclOptions {
@@ -34,6 +35,8 @@ export interface MasterOptions extends ConsulAclOptions {
   readonly adminPassword?: string;
   /** Lets Consul script checks run programs on the master (off by default). */
   readonly consulScriptChecks?: boolean;
+  /** `berth dev`: run a local agent in this process, joined to the default grid (when Docker answers). */
+  readonly devAgent?: DevAgentSettings;
   /** Agent link timers (tests shorten them). */
   readonly agentLink?: MasterFacesOptions["agentLink"];
   /** Where the startup banner goes; stdout by default. */
@@ -97,6 +100,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     host.markReady();
 
     let closing: Promise<void> | undefined;
+    let devAgent: DevAgent | undefined;
     const started = host;
     master = {
       url: `http://${hostPort(connectHost(options.host), address.port)}`,
@@ -108,6 +112,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
         closing ??= (async () => {
           logger.info("shutting down");
           try {
+            await devAgent?.close();
             core.consulAgent.stop();
             await started.close();
           } finally {
@@ -123,6 +128,16 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     const devToken = bootstrap.kind === "dev" ? await core.jwt.issue(bootstrap.user) : undefined;
     for (const line of adminBannerLines(bootstrap, master.url, devToken)) print(line);
     for (const line of consulAcl.banner) print(line);
+    if (options.devAgent) {
+      devAgent = await startDevAgent({
+        grids: core.grids,
+        masterUrl: master.url,
+        dataDir: options.dataDir,
+        logger,
+        agent: options.devAgent,
+      });
+      for (const line of devAgent.banner) print(line);
+    }
     return master;
   } catch (error) {
     await host?.close();

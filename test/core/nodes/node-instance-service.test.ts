@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { NotFoundError } from "../../../src/core/errors/not-found-error.ts";
 import { ValidationError } from "../../../src/core/errors/validation-error.ts";
 import type { DesiredChange } from "../../../src/core/nodes/node-instance-service.ts";
+import { eventually } from "../../support/consul-master.ts";
 import { actualInstance, agentHello, desiredInstance, nodeCore, nodeFacts } from "../../support/node-fixtures.ts";
 
 async function withNodes(t: import("node:test").TestContext) {
@@ -72,7 +73,10 @@ describe("node instance service", () => {
     );
     t.after(() => watcher.cancel());
     await nodeInstances.setDesired("default", "one", [desiredInstance(2)]);
-    await waitFor(() => changes.length === 2);
+    await eventually(
+      async () => changes.length,
+      (count) => count === 2,
+    );
     assert.deepEqual(
       changes.map((change) => [change.put.map((instance) => instance.id), change.delete]),
       [
@@ -108,11 +112,3 @@ describe("node instance service", () => {
     assert.deepEqual(await nodeInstances.actual("default", "one"), [], "nothing for a deleted node");
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import WebSocket from "ws";
 import { LINK_CLOSE, LINK_PATH } from "../../../src/protocol/link-messages.ts";
+import { eventually } from "../../support/consul-master.ts";
 import { errorShapeOf } from "../../support/face-error-shapes.ts";
 import { send } from "../../support/http-client.ts";
 import { actualInstance, desiredInstance, nodeFacts } from "../../support/node-fixtures.ts";
@@ -24,13 +25,8 @@ async function join(t: TestContext, master: TestMaster, gridToken: string, name:
   return [link, welcome.node_token as string];
 }
 
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** Polls until the check holds. */
+const waitUntil = (check: () => Promise<boolean>) => eventually(check, (holds) => holds);
 
 describe("agent link face", () => {
   it("is in the route table and answers plain HTTP: 401 without credentials, 400 without an upgrade", async (t) => {
