@@ -13,10 +13,7 @@ import {
   versionsCompatible,
 } from "../../protocol/link-messages.ts";
 import { AgentLinkSession } from "./agent-link-session.ts";
-import { closeCodeFor, closeReason } from "./link-close.ts";
-
-/** How long a closed link may take to answer the close frame before its socket is cut. */
-const CLOSE_GRACE_MS = 2_000;
+import { closeCodeFor, closeLink } from "./link-close.ts";
 
 /** What the agent presented in its upgrade request. */
 export type LinkCredentials =
@@ -161,7 +158,7 @@ export class AgentLinkServer {
       if (error instanceof AdmissionRefusedError) this.#refuse(socket, closeCodeFor(error.refusal), error.message);
       else {
         logger.error({ err: error }, "agent join failed");
-        socket.close(1011, "the master failed to admit the agent; reconnect");
+        closeLink(socket, 1011, "the master failed to admit the agent; reconnect");
       }
       return;
     }
@@ -188,9 +185,6 @@ export class AgentLinkServer {
 
   #refuse(socket: WebSocket, code: number, reason: string): void {
     if (code !== LINK_CLOSE.goingAway) this.#options.logger.warn({ code, reason }, "agent link refused");
-    if (socket.readyState !== socket.OPEN) return;
-    socket.close(code, closeReason(reason));
-    // An agent that does not answer the close frame is not waited for.
-    setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+    closeLink(socket, code, reason);
   }
 }

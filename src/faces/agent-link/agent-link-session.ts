@@ -13,7 +13,7 @@ import {
   parseLinkMessage,
 } from "../../protocol/link-messages.ts";
 import type { Watcher } from "../../store/state-store.ts";
-import { closeCodeFor, closeReason } from "./link-close.ts";
+import { closeCodeFor, closeLink } from "./link-close.ts";
 
 /** Messages waiting to be stored before the session stops reading from the socket. */
 const MAX_PENDING_MESSAGES = 64;
@@ -63,7 +63,7 @@ export class AgentLinkSession {
   /** Runs the session until the socket closes. */
   async start(hello: HelloMessage, nodeToken: string | null): Promise<void> {
     const { nodeLinks, nodeInstances } = this.#context;
-    this.#socket.on("pong", () => this.#heard());
+    this.#socket.on("pong", () => this.#ponged());
     this.#socket.on("message", (data, isBinary) => this.#receive(data.toString(), isBinary));
     try {
       this.#link = await nodeLinks.connect(this.node.grid, this.node.name, hello.facts, hello.agent_version);
@@ -108,16 +108,15 @@ export class AgentLinkSession {
 
   /** Ends the link with a close code; cleanup follows when the socket has closed. */
   close(code: number, reason: string): void {
-    if (this.#socket.readyState === this.#socket.OPEN || this.#socket.readyState === this.#socket.CONNECTING) {
-      this.#socket.close(code, closeReason(reason));
-    }
+    closeLink(this.#socket, code, reason);
   }
 
   #send(message: LinkMessage): void {
     if (this.#socket.readyState === this.#socket.OPEN) this.#socket.send(JSON.stringify(message));
   }
 
-  #heard(): void {
+  /** The agent answered a ping: the link lives, and so does its lease (renewed once per ping, not per message). */
+  #ponged(): void {
     this.#alive = true;
     if (this.#link) void this.#context.nodeLinks.keepAlive(this.#link).catch((error: unknown) => this.#fail(error));
   }
@@ -133,7 +132,6 @@ export class AgentLinkSession {
   }
 
   #receive(text: string, isBinary: boolean): void {
-    this.#heard();
     const parsed = isBinary
       ? { ok: false as const, error: "binary frames carry no message yet" }
       : parseLinkMessage(agentMessageSchema, text);

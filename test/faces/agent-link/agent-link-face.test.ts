@@ -7,7 +7,7 @@ import { errorShapeOf } from "../../support/face-error-shapes.ts";
 import { send } from "../../support/http-client.ts";
 import { actualInstance, desiredInstance, nodeFacts } from "../../support/node-fixtures.ts";
 import { helloMessage, openRawLink, type RawLink } from "../../support/raw-link.ts";
-import { startTestMaster, type TestMaster } from "../../support/test-master.ts";
+import { startTestMaster, startWatchedMaster, type TestMaster } from "../../support/test-master.ts";
 
 const nativeError = errorShapeOf("native");
 
@@ -160,6 +160,14 @@ describe("agent link face", () => {
     assert.equal(await connected(master, "one"), true);
     await master.core.nodeInstances.setDesired("default", "one", [desiredInstance(1)]);
     await second.next("desired.change");
+
+    // An old link whose agent is gone without a word (it answers no close frame) does not hold up the new one.
+    second.socket.pause();
+    const third = await openRawLink(t, master.url, { grid: "default", name: "one", token });
+    third.send(helloMessage("one"));
+    const started = Date.now();
+    await third.next("desired.snapshot", 5_000);
+    assert.ok(Date.now() - started < 4_000);
   });
 
   it("closes the link of a deleted node before any of its instances' removal reaches it", async (t) => {
@@ -195,6 +203,26 @@ describe("agent link face", () => {
     assert.equal(alive.socket.readyState, WebSocket.OPEN);
     await waitUntil(async () => !(await connected(master, "silent")));
     assert.equal(await connected(master, "alive"), true);
+  });
+
+  it("never logs a grid or node token", async (t) => {
+    const { master, logs } = await startWatchedMaster(t, { adminPassword: "a-long-admin-password" });
+    const gridToken = (await master.core.grids.get("default")).token;
+    const link = await openRawLink(t, master.url, { gridToken });
+    link.send(helloMessage("one"));
+    const nodeToken = (await link.next("welcome")).node_token as string;
+    link.socket.close(1000);
+    await link.closed;
+    const again = await openRawLink(t, master.url, { grid: "default", name: "one", token: nodeToken });
+    again.send(helloMessage("one"));
+    await again.next("desired.snapshot");
+    const refused = await openRawLink(t, master.url, { grid: "default", name: "one", token: "wrong-secret-value" });
+    refused.send(helloMessage("one"));
+    await refused.closed;
+    await send(master.url, LINK_PATH, { headers: { authorization: `Bearer ${gridToken}` } });
+    await master.close();
+    assert.match(logs(), /agent connected/);
+    for (const secret of [gridToken, nodeToken, "wrong-secret-value"]) assert.ok(!logs().includes(secret));
   });
 
   it("closes its links when the master shuts down", async (t) => {
