@@ -74,6 +74,11 @@ export class LocalAgentService {
     return this.#options.scriptChecks;
   }
 
+  /** The prefix whose changes may change the agent's services and checks (for blocking queries). */
+  watchPrefix(): string {
+    return this.#catalog.watchPrefix(this.#options.dc);
+  }
+
   /** Registers the master's node (serfHealth passing, the consul service) and starts its checks. */
   async start(address: AgentAddress): Promise<void> {
     this.#address = address;

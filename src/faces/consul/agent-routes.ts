@@ -28,8 +28,6 @@ import { queryParam, requiredPathName, setPlainReadMeta } from "./consul-query-p
 
 export interface AgentRouteServices extends ConsulReadServices {
   readonly agent: LocalAgentService;
-  /** Where the agent's services and checks live (for blocking on them). */
-  readonly watchPrefix: string;
 }
 
 /** Consul's session_ttl_min default, as agent/self reports it (nanoseconds). */
@@ -73,7 +71,7 @@ export function registerAgentRoutes(app: FastifyInstance, services: AgentRouteSe
 
   app.get("/v1/agent/services", async (request, reply) => {
     const list = await consulBlockingRead(request, reply, services, {
-      prefixes: [services.watchPrefix],
+      prefixes: [agent.watchPrefix()],
       run: () => agent.services(),
     });
     const readable = list.filter((service) => canReadService(request, service.name));
@@ -82,7 +80,7 @@ export function registerAgentRoutes(app: FastifyInstance, services: AgentRouteSe
 
   app.get("/v1/agent/checks", async (request, reply) => {
     const list = await consulBlockingRead(request, reply, services, {
-      prefixes: [services.watchPrefix],
+      prefixes: [agent.watchPrefix()],
       run: () => agent.checks(),
     });
     return Object.fromEntries(readableChecks(request, list).map((check) => [check.id, checkJson(check)]));

@@ -37,11 +37,7 @@ export function createConsulFace(
       acceptRawBodies(app);
       registerStatusRoutes(app, core.cluster);
       registerAclRoutes(app, core);
-      registerAgentRoutes(app, {
-        ...core,
-        agent: core.consulAgent,
-        watchPrefix: core.catalog.watchPrefix(core.consulAgent.datacenter),
-      });
+      registerAgentRoutes(app, { ...core, agent: core.consulAgent });
       registerCatalogRoutes(app, core);
       registerConsulHealthRoutes(app, core);
       registerEventRoutes(app, core);
