@@ -98,9 +98,17 @@ describe("berth agent on Docker", { timeout: 180_000 }, () => {
     assert.equal(joined?.node_number, 1);
     assert.equal(joined?.node_id, (await s.docker.info()).ID);
 
-    // The identity: owner-only, with a token that appears in no output.
+    // The identity (stored right after the welcome): owner-only, with a token that appears in no output.
     const identityFile = nodeIdentityPath(agentDir);
-    assert.equal((await stat(identityFile)).mode & 0o777, 0o600);
+    const mode = await eventually(
+      () =>
+        stat(identityFile).then(
+          (file) => file.mode & 0o777,
+          () => undefined,
+        ),
+      (found) => found !== undefined,
+    );
+    assert.equal(mode, 0o600);
     const identity = JSON.parse(await readFile(identityFile, "utf8")) as { node_token: string; name: string };
     assert.equal(identity.name, node);
 
