@@ -18,6 +18,13 @@ const jsonObject = (response: TestResponse): Record<string, unknown> => {
 const native: ErrorShapeCheck = (response, status) => {
   assert.equal(response.status, status, response.text);
   const body = jsonObject(response);
+  // The OAuth2 endpoints answer RFC 6749's shape: a code in `error`, the message in `error_description`.
+  if ("error_description" in body) {
+    assert.deepEqual(Object.keys(body), ["error", "error_description"]);
+    assert.match(String(body.error), /^[a-z_]+$/, `error is not an OAuth2 code: ${response.text}`);
+    assert.equal(typeof body.error_description, "string");
+    return body.error_description as string;
+  }
   assert.deepEqual(Object.keys(body), ["error"]);
   if (typeof body.error === "string") return body.error;
   assert.ok(body.error && typeof body.error === "object", `error is neither text nor a field map: ${response.text}`);
