@@ -25,6 +25,11 @@ export function consulClient(master: TestMaster, token?: string): Consul {
   return new Consul({ host: "127.0.0.1", port: Number(port), defaults: token === undefined ? {} : { token } });
 }
 
+/** A client token with these legacy rules, made with a management client; returns its id. */
+export async function clientToken(admin: Consul, rules: string): Promise<string> {
+  return ((await admin.acl.legacy.create({ name: rules.slice(0, 64), type: "client", rules })) as { ID: string }).ID;
+}
+
 type CheckOptions = Exclude<Parameters<Consul["agent"]["check"]["register"]>[0], string>;
 
 /** The client's types ask every check for a name and a timeout, which Consul does not: a check as Consul takes it. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { consulClient, consulFailure, startConsulMaster } from "../../support/consul-master.ts";
+import { clientToken, consulClient, consulFailure, startConsulMaster } from "../../support/consul-master.ts";
 import { errorShapeOf } from "../../support/face-error-shapes.ts";
 import { send } from "../../support/http-client.ts";
 
@@ -125,11 +125,7 @@ describe("Consul event endpoints", () => {
     t.after(() => admin.destroy());
     await admin.event.fire("deploy", "x");
     await admin.event.fire("secret", "y");
-    const { ID: token } = (await admin.acl.legacy.create({
-      name: "deployer",
-      type: "client",
-      rules: 'event "deploy" { policy = "write" }',
-    })) as { ID: string };
+    const token = await clientToken(admin, 'event "deploy" { policy = "write" }');
     const deployer = consulClient(master, token);
     t.after(() => deployer.destroy());
     await deployer.event.fire("deploy", "z");
