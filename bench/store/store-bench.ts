@@ -16,6 +16,7 @@ import { arch, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { positiveArg } from "../support/bench-args.ts";
 import { type Column, formatBytes, formatNumber, formatRatio, type Row, renderTable } from "../support/table.ts";
 import { embeddedStoreAvailable } from "./adapters/berth-adapter.ts";
 import { type EtcdServer, etcdVersion, findEtcdBinary, startEtcd } from "./etcd-server.ts";
@@ -44,19 +45,12 @@ if (args.help) {
   process.exit(0);
 }
 
-const positive = (text: string | undefined, fallback: number): number => {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!(value > 0)) throw new Error(`expected a positive number, got ${text}`);
-  return value;
-};
-
 const plan: SuitePlan = {
-  durationMs: positive(args.duration, args.quick ? 1 : 3) * 1000,
-  concurrency: positive(args.concurrency, 32),
-  rangeKeys: positive(args["range-keys"], 1000),
-  watchers: positive(args.watchers, args.quick ? 2000 : 10_000),
-  watchRounds: positive(args.rounds, args.quick ? 3 : 5),
+  durationMs: positiveArg(args.duration, args.quick ? 1 : 3) * 1000,
+  concurrency: positiveArg(args.concurrency, 32),
+  rangeKeys: positiveArg(args["range-keys"], 1000),
+  watchers: positiveArg(args.watchers, args.quick ? 2000 : 10_000),
+  watchRounds: positiveArg(args.rounds, args.quick ? 3 : 5),
 };
 if (args.only !== undefined && args.only !== "berth" && args.only !== "etcd") {
   throw new Error(`--only takes berth or etcd, not ${args.only}`);

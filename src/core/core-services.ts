@@ -14,7 +14,10 @@ import { CatalogService } from "./consul/catalog-service.ts";
 import { CheckRunner } from "./consul/check-runner.ts";
 import { DatacenterDirectory } from "./consul/datacenter-directory.ts";
 import { EventService } from "./consul/event-service.ts";
+import { KvService } from "./consul/kv-service.ts";
 import { LocalAgentService } from "./consul/local-agent-service.ts";
+import { LockDelayTable } from "./consul/lock-delay-table.ts";
+import { SessionService } from "./consul/session-service.ts";
 import { SecretBox } from "./crypto/secret-box.ts";
 import { GridMemberService } from "./grids/grid-member-service.ts";
 import { DEFAULT_GRID, GridService } from "./grids/grid-service.ts";
@@ -71,6 +74,10 @@ export interface CoreServices {
   readonly consulAgent: LocalAgentService;
   /** Consul user events. */
   readonly events: EventService;
+  /** Consul's KV store, per datacenter. */
+  readonly kv: KvService;
+  /** Consul sessions: locks on KV entries, with TTLs and invalidation. */
+  readonly sessions: SessionService;
 }
 
 /** What the core needs from the master's settings. */
@@ -83,6 +90,8 @@ export interface CoreOptions {
   readonly consulAcl?: AclSettings;
   /** Whether Consul script checks may run programs on the master; off when absent. */
   readonly consulScriptChecks?: boolean;
+  /** Shortest Consul session TTL, ms (Consul's session_ttl_min); 10 s when absent. */
+  readonly consulSessionTtlMinMs?: number;
 }
 
 /** Builds the core services and loads what they need before the master serves requests. */
@@ -104,7 +113,17 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
   const aclTokens = new AclTokenService(store, sharedHclParser, consulAcl.masterToken);
   if (consulAcl.enabled) await aclTokens.ensureAnonymous();
   const localNode = hostname();
-  const catalog = new CatalogService(store, { localNode });
+  // The catalog ends sessions when their checks go critical; sessions ask the catalog about nodes and checks.
+  const catalog = new CatalogService(store, {
+    localNode,
+    sessions: {
+      invalidateForCheck: (dc, node, checkId) => sessions.invalidateForCheck(dc, node, checkId),
+      invalidateForNode: (dc, node) => sessions.invalidateForNode(dc, node),
+    },
+  });
+  const lockDelays = new LockDelayTable();
+  const sessions = new SessionService(store, lockDelays, catalog, { ttlMinMs: options.consulSessionTtlMinMs });
+  await sessions.start();
   const consulAgent = new LocalAgentService(catalog, new CheckRunner(catalog), {
     dc: DEFAULT_GRID,
     node: localNode,
@@ -144,5 +163,7 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
     catalog,
     consulAgent,
     events: new EventService(store),
+    kv: new KvService(store, lockDelays),
+    sessions,
   };
 }

@@ -35,6 +35,8 @@ export interface MasterOptions extends ConsulAclOptions {
   readonly adminPassword?: string;
   /** Lets Consul script checks run programs on the master (off by default). */
   readonly consulScriptChecks?: boolean;
+  /** Shortest Consul session TTL, ms (Consul's session_ttl_min, 10 s by default; tests shorten it). */
+  readonly consulSessionTtlMinMs?: number;
   /** `berth dev`: run a local agent in this process, joined to the default grid (when Docker answers). */
   readonly devAgent?: DevAgentSettings;
   /** Agent link timers (tests shorten them). */
@@ -86,6 +88,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       jwtTtlSeconds: options.jwtTtl,
       consulAcl: consulAcl.settings,
       consulScriptChecks: options.consulScriptChecks,
+      consulSessionTtlMinMs: options.consulSessionTtlMinMs,
     });
     const bootstrap = await bootstrapAdmin(core, options);
     host = await createHttpHost({

@@ -18,17 +18,8 @@ export interface Session {
   readonly modifyIndex: number;
 }
 
-/** What the store keeps under `/consul/<dc>/sessions/<id>`. */
-interface StoredSession {
-  readonly name: string;
-  readonly node: string;
-  readonly checks: readonly string[];
-  readonly lockDelayNs: number;
-  readonly behavior: SessionBehavior;
-  readonly ttl: string;
-  /** The store lease behind a TTL session's liveness marker; 0 for none. */
-  readonly lease: number;
-}
+/** What the store keeps under `/consul/<dc>/sessions/<id>`, with the lease behind a TTL session's marker (0: none). */
+type StoredSession = Omit<Session, "id" | "createIndex" | "modifyIndex"> & { readonly lease: number };
 
 export type SessionFields = Omit<Session, "createIndex" | "modifyIndex">;
 
@@ -39,17 +30,7 @@ export function encodeSession(session: SessionFields, lease: number): JsonValue 
 
 /** The session stored in `kv`, and the lease behind its TTL (0 for none). */
 export function decodeSession(kv: KeyValue): { readonly session: Session; readonly lease: number } {
-  const stored = kv.value as unknown as StoredSession;
-  const session: Session = {
-    id: kv.key.slice(kv.key.lastIndexOf("/") + 1),
-    name: stored.name,
-    node: stored.node,
-    checks: stored.checks,
-    lockDelayNs: stored.lockDelayNs,
-    behavior: stored.behavior,
-    ttl: stored.ttl,
-    createIndex: kv.create_revision,
-    modifyIndex: kv.mod_revision,
-  };
-  return { session, lease: stored.lease };
+  const { lease, ...fields } = kv.value as unknown as StoredSession;
+  const id = kv.key.slice(kv.key.lastIndexOf("/") + 1);
+  return { session: { ...fields, id, createIndex: kv.create_revision, modifyIndex: kv.mod_revision }, lease };
 }

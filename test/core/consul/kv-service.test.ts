@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Acl } from "../../../src/core/acl/acl.ts";
+import { MANAGE_ALL_ACL } from "../../../src/core/acl/manage-all-acl.ts";
 import { sessionStoreKey } from "../../../src/core/consul/consul-keys.ts";
 import { kvOperation } from "../../../src/core/consul/kv-operation.ts";
 import { KvService } from "../../../src/core/consul/kv-service.ts";
@@ -10,16 +11,7 @@ import { ForbiddenError } from "../../../src/core/errors/forbidden-error.ts";
 import { OperationFailedError } from "../../../src/core/errors/operation-failed-error.ts";
 import { openTestStore } from "../../support/test-store.ts";
 
-const allowAll: Acl = {
-  management: true,
-  keyRead: () => true,
-  keyWrite: () => true,
-  keyWritePrefix: () => true,
-  serviceRead: () => true,
-  serviceWrite: () => true,
-  eventRead: () => true,
-  eventWrite: () => true,
-};
+const allowAll = MANAGE_ALL_ACL;
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 
 async function setup(t: import("node:test").TestContext) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EmbeddedStore } from "../../../src/backends/embedded/embedded-store.ts";
-import type { Acl } from "../../../src/core/acl/acl.ts";
+import { MANAGE_ALL_ACL } from "../../../src/core/acl/manage-all-acl.ts";
 import { BlockingQueryService } from "../../../src/core/blocking/blocking-query-service.ts";
 import type { CatalogLookup, CheckStatus } from "../../../src/core/consul/catalog-lookup.ts";
 import { sessionTtlKey } from "../../../src/core/consul/consul-keys.ts";
@@ -14,16 +14,7 @@ import { OperationFailedError } from "../../../src/core/errors/operation-failed-
 import { makeTempDir } from "../../support/temp-dir.ts";
 import { openTestStore } from "../../support/test-store.ts";
 
-const allowAll: Acl = {
-  management: true,
-  keyRead: () => true,
-  keyWrite: () => true,
-  keyWritePrefix: () => true,
-  serviceRead: () => true,
-  serviceWrite: () => true,
-  eventRead: () => true,
-  eventWrite: () => true,
-};
+const allowAll = MANAGE_ALL_ACL;
 
 /** A catalog of two nodes: the master's "berth" and "web1", with checks as the test sets them. */
 function fakeCatalog(): CatalogLookup & { checks: Map<string, CheckStatus> } {
