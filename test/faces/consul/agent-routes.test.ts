@@ -43,6 +43,7 @@ describe("Consul agent endpoints", () => {
     assert.ok(Number(raw.headers.get("x-consul-index")) >= 1);
     assert.equal(raw.headers.get("x-consul-knownleader"), "true");
     assert.equal(raw.headers.get("x-consul-lastcontact"), "0");
+    assert.equal(raw.headers.get("x-consul-effective-consistency"), "leader");
 
     // The master is a catalog node with serfHealth passing (and the consul service), as Consul servers are.
     const node = await send(master.url, `/v1/health/node/${hostname()}`);
@@ -150,6 +151,9 @@ describe("Consul agent endpoints", () => {
     await consul.agent.check.warn("heartbeat");
     assert.equal((await status())?.Status, "warning");
     // Old clients use GET.
+    const head = await send(master.url, "/v1/agent/check/fail/heartbeat", { method: "HEAD" });
+    assert.equal(head.status, 405, "HEAD changes nothing");
+    assert.equal((await status())?.Status, "warning");
     const failed = await send(master.url, "/v1/agent/check/fail/heartbeat?note=broken");
     assert.equal(failed.status, 200);
     assert.deepEqual([(await status())?.Status, (await status())?.Output], ["critical", "broken"]);
@@ -310,6 +314,22 @@ describe("Consul agent endpoints", () => {
     await sleep(20);
     const after = (await send(master.url, "/v1/catalog/services")).headers.get("x-consul-index");
     assert.equal(after, before, "no write happened");
+  });
+
+  it("a session linked to an agent check ends when the check goes critical, releasing its lock", async (t) => {
+    const { consul } = await startConsulMaster(t);
+    await consul.agent.service.register({ name: "web", check: looseCheck({ ttl: "30s", status: "passing" }) });
+    const { ID: session } = (await consul.session.create({ checks: ["serfHealth", "service:web"] })) as { ID: string };
+    assert.equal(await consul.kv.set({ key: "service/web/leader", value: "me", acquire: session }), true);
+
+    await consul.agent.check.fail("service:web");
+    assert.equal(await consul.session.info(session), undefined, "the session is gone");
+    const entry = (await consul.kv.get("service/web/leader")) as { Session?: string; Value: string };
+    assert.equal(entry.Value, "me");
+    assert.equal(entry.Session, undefined, "its lock was released");
+
+    const refused = await consulFailure(consul.session.create({ checks: ["service:web"] }));
+    assert.deepEqual(refused, { status: 500, body: "Check 'service:web' is in critical state" });
   });
 
   it("join and force-leave answer 200 (there is no gossip pool to join or leave)", async (t) => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { consulClient, consulFailure, startConsulMaster } from "../../support/consul-master.ts";
+import { clientToken, consulClient, consulFailure, startConsulMaster } from "../../support/consul-master.ts";
 import { errorShapeOf } from "../../support/face-error-shapes.ts";
 import { send, sendJson } from "../../support/http-client.ts";
 
@@ -155,6 +155,19 @@ describe("Consul catalog endpoints", () => {
     assert.equal(again.status, 200, "deregistering what is not there is not an error");
   });
 
+  it("deregistering a node ends its sessions", async (t) => {
+    const { master, consul } = await startConsulMaster(t);
+    await sendJson(master.url, "/v1/catalog/register", "PUT", {
+      Node: "n1",
+      Address: "10.0.0.1",
+      Check: { CheckID: "alive", Name: "alive", Status: "passing" },
+    });
+    const { ID: session } = (await consul.session.create({ node: "n1", checks: ["alive"] })) as { ID: string };
+    assert.ok(await consul.session.info(session));
+    await sendJson(master.url, "/v1/catalog/deregister", "PUT", { Node: "n1" });
+    assert.equal(await consul.session.info(session), undefined);
+  });
+
   it("a blocking query on a service wakes on a change, and times out with the same index", async (t) => {
     const { master } = await startConsulMaster(t);
     await sendJson(master.url, "/v1/catalog/register", "PUT", redisOnFoobar);
@@ -181,7 +194,10 @@ describe("Consul catalog endpoints", () => {
 
   it("datacenters are the grids; an unknown ?dc= is Consul's 500 'No path to datacenter'", async (t) => {
     const { master } = await startConsulMaster(t);
-    assert.deepEqual((await send(master.url, "/v1/catalog/datacenters")).json(), ["default"]);
+    const listed = await send(master.url, "/v1/catalog/datacenters?stale");
+    assert.deepEqual(listed.json(), ["default"]);
+    assert.equal(listed.headers.get("x-consul-effective-consistency"), "stale");
+    assert.ok(Number(listed.headers.get("x-consul-index")) >= 1);
     const created = await send(master.url, "/v1/grids", {
       method: "POST",
       headers: { ...master.auth, "content-type": "application/json" },
@@ -248,11 +264,10 @@ describe("Consul catalog endpoints", () => {
     t.after(() => admin.destroy());
     await admin.catalog.register({ node: "n1", address: "10.0.0.1", service: { service: "web" } });
     await admin.catalog.register({ node: "n1", address: "10.0.0.1", service: { service: "db" } });
-    const { ID: token } = (await admin.acl.legacy.create({
-      name: "web",
-      type: "client",
-      rules: 'service "" { policy = "read" }\nservice "web" { policy = "write" }\nservice "db" { policy = "deny" }',
-    })) as { ID: string };
+    const token = await clientToken(
+      admin,
+      'service "" { policy = "read" }\nservice "web" { policy = "write" }\nservice "db" { policy = "deny" }',
+    );
     const webOnly = consulClient(master, token);
     t.after(() => webOnly.destroy());
 
@@ -277,8 +292,6 @@ describe("Consul catalog endpoints", () => {
     const admin = consulClient(master, MASTER_TOKEN);
     t.after(() => admin.destroy());
     await admin.catalog.register({ node: "n1", address: "10.0.0.1", check: { name: "disk", status: "passing" } });
-    const token = async (rules: string) =>
-      ((await admin.acl.legacy.create({ name: rules, type: "client", rules })) as { ID: string }).ID;
     const get = (path: string, id?: string) =>
       send(master.url, path, id === undefined ? {} : { headers: { "x-consul-token": id } });
 
@@ -289,7 +302,7 @@ describe("Consul catalog endpoints", () => {
     assert.deepEqual((await get("/v1/agent/members")).json(), []);
     assert.equal(consulError(await get("/v1/agent/self"), 403), "Permission denied");
 
-    const reader = await token('service "" { policy = "read" }');
+    const reader = await clientToken(admin, 'service "" { policy = "read" }');
     assert.equal(((await get("/v1/catalog/nodes", reader)).json() as unknown[]).length, 2);
     assert.equal(((await get("/v1/health/node/n1", reader)).json() as unknown[]).length, 1);
     assert.equal((await get("/v1/agent/self", reader)).status, 200);
@@ -299,7 +312,7 @@ describe("Consul catalog endpoints", () => {
       body: JSON.stringify({ Node: "n1" }),
     });
     assert.equal(consulError(denied, 403), "Permission denied", "reading nodes is not writing them");
-    const writer = await token('service "" { policy = "write" }');
+    const writer = await clientToken(admin, 'service "" { policy = "write" }');
     const removed = await send(master.url, "/v1/catalog/deregister", {
       method: "PUT",
       headers: { "x-consul-token": writer },
