@@ -7,6 +7,7 @@ import { BadRequestError } from "../errors/bad-request-error.ts";
 import { ConflictError } from "../errors/conflict-error.ts";
 import { ForbiddenError } from "../errors/forbidden-error.ts";
 import { OperationFailedError } from "../errors/operation-failed-error.ts";
+import { KeyedQueue } from "../records/keyed-queue.ts";
 import { kvPrefix, kvStoreKey } from "./consul-keys.ts";
 import { decodeKvEntry, type KvEntry } from "./kv-entry.ts";
 import type { KvOpError, KvOperation } from "./kv-operation.ts";
@@ -38,6 +39,8 @@ const MAX_ATTEMPTS = 100;
 export class KvService {
   readonly #store: StateStore;
   readonly #lockDelays: LockDelayTable;
+  /** Single-key writes of one key take turns, so a hot key's writers do not keep losing the CAS to each other. */
+  readonly #writes = new KeyedQueue();
 
   constructor(store: StateStore, lockDelays: LockDelayTable) {
     this.#store = store;
@@ -137,7 +140,7 @@ export class KvService {
    * false when its condition did not hold, as Consul answers.
    */
   async write(dc: string, op: KvOperation, acl: Acl): Promise<boolean> {
-    const outcome = await this.transact(dc, [op], acl);
+    const outcome = await this.#writes.run(`${dc}\0${op.key}`, () => this.transact(dc, [op], acl));
     if (outcome.ok) return true;
     const [error] = outcome.errors;
     if (error?.kind === "denied") throw new ForbiddenError("Permission denied");

@@ -255,6 +255,15 @@ test("32 concurrent CAS incrementers lose no update", async (t) => {
   assert.ok(successes >= 10);
 });
 
+test("200 concurrent plain writes to one key all succeed, in arrival order", async (t) => {
+  const { kv } = await setup(t);
+  const writes = Array.from({ length: 200 }, (_, i) =>
+    kv.write("dc1", kvOperation("set", "hot", { value: b64(String(i)) }), allowAll),
+  );
+  assert.deepEqual(await Promise.all(writes), Array(200).fill(true));
+  assert.equal((await kv.get("dc1", "hot", allowAll).run()).value?.value, b64("199"));
+});
+
 test("keys the store cannot keep are bad requests", async (t) => {
   const { kv } = await setup(t);
   await assert.rejects(kv.write("dc1", kvOperation("set", "a\0b"), allowAll), BadRequestError);
