@@ -35,8 +35,12 @@ export interface AgentLinkClientOptions {
   readonly advice: (code: number, reason: string) => string;
   /** The master accepted the agent; a joined agent must store its identity before this resolves. */
   readonly onWelcome: (welcome: WelcomeMessage) => Promise<void>;
-  /** The desired snapshot (after every welcome) and each change after it. */
-  readonly onDesired: (message: MasterMessage) => void;
+  /** The desired snapshot (after every welcome), each change after it, and answers to the agent's requests. */
+  readonly onMessage: (message: MasterMessage) => void;
+  /** A link that was welcomed ended (the client dials again unless it was closed or refused). */
+  readonly onLinkDown?: () => void;
+  /** Certificate authorities (PEM) that a wss:// master's certificate must chain to, instead of Node's. */
+  readonly ca?: string;
   /** The agent's clock; tests skew it. */
   readonly now?: () => number;
   readonly backoff?: BackoffPolicy;
@@ -128,6 +132,7 @@ export class AgentLinkClient {
       headers,
       maxPayload: MAX_LINK_FRAME_BYTES,
       handshakeTimeout: this.#options.connectTimeoutMs ?? 15_000,
+      ...(this.#options.ca === undefined ? {} : { ca: this.#options.ca }),
     });
     this.#socket = socket;
     this.#welcomed = false;
@@ -191,7 +196,7 @@ export class AgentLinkClient {
     }
     const message = parseLinkMessage(masterMessageSchema, text);
     if (!message.ok) return this.#protocolError(socket, message.error);
-    this.#options.onDesired(message.message);
+    this.#options.onMessage(message.message);
   }
 
   #protocolError(socket: WebSocket, error: string): void {
@@ -209,7 +214,9 @@ export class AgentLinkClient {
   }
 
   #closed(code: number, reason: string, httpRefusal: { status: number; body: string } | undefined): void {
+    const wasUp = this.#welcomed;
     this.#welcomed = false;
+    if (wasUp) this.#options.onLinkDown?.();
     if (this.#closing) return;
     if (REFUSAL_CLOSE_CODES.has(code)) {
       this.#refused(code, reason);

@@ -1,4 +1,5 @@
 import type { DesiredInstance } from "../protocol/instance-spec.ts";
+import type { RegistryCredentials } from "../protocol/link-messages.ts";
 
 /**
  * What the agent needs from a container engine, and nothing more. Two implementations:
@@ -32,13 +33,8 @@ export interface ContainerRuntime {
   watchEvents(labels: Readonly<Record<string, string>>, handlers: RuntimeEventHandlers): EventSubscription;
 }
 
-/** Credentials for one pull, as Docker's X-Registry-Auth takes them. Never logged. */
-export interface RegistryAuth {
-  readonly username: string;
-  readonly password: string;
-  /** Registry host, e.g. `registry.example.com:5000` (Docker Hub: `https://index.docker.io/v1/`). */
-  readonly serveraddress: string;
-}
+/** Credentials for one pull, as Docker's X-Registry-Auth takes them (the link's shape). Never logged. */
+export type RegistryAuth = RegistryCredentials;
 
 /** Everything Docker needs to create an instance's container; labels are final (the converger adds Berth's). */
 export interface ContainerSpec {

@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { normalizeImageReference } from "../protocol/image-reference.ts";
 import { type ActualInstance, BERTH_LABELS, type DesiredInstance } from "../protocol/instance-spec.ts";
 import type {
   ContainerDetails,
@@ -9,17 +10,21 @@ import type {
   RegistryAuth,
   RuntimeEvent,
 } from "./container-runtime.ts";
-import { normalizeImageReference } from "./image-reference.ts";
+import { type BackoffPolicy, reconnectDelay } from "./reconnect-backoff.ts";
 
 export interface ConvergerOptions {
   readonly runtime: ContainerRuntime;
+  /** This agent's grid: the io.berth.grid label of every container it owns. */
+  readonly grid: string;
   /** This agent's node name: the io.berth.node label of every container it owns. */
   readonly nodeName: string;
   /**
-   * Credentials for an image's registry, or null for an anonymous pull. The link answers
-   * from what the master shipped with the desired set, or asks the master.
+   * Credentials for an image's registry, or null for an anonymous pull; asked right before every
+   * pull (the agent asks the master). A rejection fails the pull like the registry's refusal would.
    */
   readonly credentialsFor?: (image: string) => Promise<RegistryAuth | null> | RegistryAuth | null;
+  /** Delays between attempts at an instance whose last one failed (a pull, a create…). Default 1 s doubling to 1 min. */
+  readonly retryBackoff?: BackoffPolicy;
   /** Grace period between SIGTERM and SIGKILL when a container is stopped or replaced. Default 10. */
   readonly stopTimeoutSeconds?: number;
   /** Instances converged at once (pulls and creates run in parallel up to this). Default 4. */
@@ -50,11 +55,18 @@ export interface ConvergerEvents {
 const STATE_CHANGING_ACTIONS = new Set(["start", "die", "oom", "destroy", "pause", "unpause", "restart", "stop"]);
 const NOT_RUNNING: ReadonlySet<string> = new Set(["created", "exited", "dead"]);
 const GONE: ReadonlySet<string> = new Set(["dead", "removing"]);
+const DEFAULT_RETRY_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000 };
 
 interface InstanceWork {
   converge: boolean;
   refresh: boolean;
   queued: boolean;
+}
+
+/** An instance whose last attempt failed: how many in a row, and the timer of the next one. */
+interface InstanceRetry {
+  failures: number;
+  timer: NodeJS.Timeout;
 }
 
 type ActualFields = Omit<ActualInstance, "id" | "updated_at">;
@@ -67,18 +79,29 @@ type ActualFields = Omit<ActualInstance, "id" | "updated_at">;
  * being worked on is picked up right after, coalesced with any others.
  *
  * Nothing is removed before the first full desired set arrives: a restarted agent adopts the
- * containers it finds (by their labels) and restarts none that match.
+ * containers it finds (by their labels) and restarts none that match. It owns exactly the
+ * containers labelled with its grid and node name: agents of other nodes, or of a node of the
+ * same name in another grid, may share the engine.
+ *
+ * An instance whose converging fails (a pull refused, a create that errs) is tried again on its
+ * own, with exponential backoff and jitter, until an attempt succeeds or it is no longer desired;
+ * each attempt starts afresh (a pull asks for the registry login again).
  */
 export class Converger extends EventEmitter<ConvergerEvents> {
   readonly #runtime: ContainerRuntime;
+  readonly #grid: string;
   readonly #nodeName: string;
+  /** The labels of every container this converger owns. */
+  readonly #ownLabels: Readonly<Record<string, string>>;
   readonly #credentialsFor: NonNullable<ConvergerOptions["credentialsFor"]>;
   readonly #stopTimeout: number;
   readonly #concurrency: number;
+  readonly #retryBackoff: BackoffPolicy;
 
   readonly #desired = new Map<string, DesiredInstance>();
   readonly #actual = new Map<string, ActualInstance>();
   readonly #work = new Map<string, InstanceWork>();
+  readonly #retries = new Map<string, InstanceRetry>();
   readonly #queue: string[] = [];
   #active = 0;
   #haveFullSet = false;
@@ -91,10 +114,17 @@ export class Converger extends EventEmitter<ConvergerEvents> {
   constructor(options: ConvergerOptions) {
     super();
     this.#runtime = options.runtime;
+    this.#grid = options.grid;
     this.#nodeName = options.nodeName;
+    this.#ownLabels = { [BERTH_LABELS.grid]: options.grid, [BERTH_LABELS.node]: options.nodeName };
     this.#credentialsFor = options.credentialsFor ?? (() => null);
     this.#stopTimeout = options.stopTimeoutSeconds ?? 10;
     this.#concurrency = options.concurrency ?? 4;
+    this.#retryBackoff = options.retryBackoff ?? DEFAULT_RETRY_BACKOFF;
+  }
+
+  get grid(): string {
+    return this.#grid;
   }
 
   get nodeName(): string {
@@ -105,18 +135,15 @@ export class Converger extends EventEmitter<ConvergerEvents> {
   start(): void {
     if (this.#events !== null || this.#closed) return;
     let connectedBefore = false;
-    this.#events = this.#runtime.watchEvents(
-      { [BERTH_LABELS.node]: this.#nodeName },
-      {
-        onEvent: (event) => this.#onRuntimeEvent(event),
-        onError: (error) => this.emit("failure", error),
-        onConnect: () => {
-          // Events may have been missed while the stream was down: compare everything again.
-          if (connectedBefore) this.resync();
-          connectedBefore = true;
-        },
+    this.#events = this.#runtime.watchEvents(this.#ownLabels, {
+      onEvent: (event) => this.#onRuntimeEvent(event),
+      onError: (error) => this.emit("failure", error),
+      onConnect: () => {
+        // Events may have been missed while the stream was down: compare everything again.
+        if (connectedBefore) this.resync();
+        connectedBefore = true;
       },
-    );
+    });
   }
 
   /** Replaces the whole desired set (after every link (re)connect); containers not in it are removed. */
@@ -164,6 +191,8 @@ export class Converger extends EventEmitter<ConvergerEvents> {
     this.#closed = true;
     this.#events?.close();
     this.#events = null;
+    for (const retry of this.#retries.values()) clearTimeout(retry.timer);
+    this.#retries.clear();
     this.#queue.length = 0;
     for (const [id, work] of this.#work) if (work.queued) this.#work.delete(id);
     await this.settled();
@@ -196,7 +225,7 @@ export class Converger extends EventEmitter<ConvergerEvents> {
   async #pass(): Promise<void> {
     let containers: ContainerSummary[];
     try {
-      containers = await this.#runtime.listContainers({ [BERTH_LABELS.node]: this.#nodeName });
+      containers = await this.#runtime.listContainers(this.#ownLabels);
     } catch (error) {
       this.emit("failure", asError(error));
       return;
@@ -208,7 +237,7 @@ export class Converger extends EventEmitter<ConvergerEvents> {
         ids.add(instance);
         continue;
       }
-      // Labelled for this node but for no instance: not something Berth made or wants here.
+      // Labelled for this grid and node but for no instance: not something Berth made or wants here.
       try {
         await this.#discard(container.id);
       } catch (error) {
@@ -249,10 +278,12 @@ export class Converger extends EventEmitter<ConvergerEvents> {
         work.converge = false;
         work.refresh = false;
         try {
-          if (converge) await this.#convergeInstance(id);
-          else await this.#refreshInstance(id);
+          if (!converge) await this.#refreshInstance(id);
+          else if (await this.#convergeInstance(id)) this.#succeeded(id);
+          else this.#retryLater(id);
         } catch (error) {
           this.#reportError(id, asError(error));
+          this.#retryLater(id);
         }
       }
     } finally {
@@ -263,22 +294,43 @@ export class Converger extends EventEmitter<ConvergerEvents> {
     }
   }
 
-  async #instanceContainers(id: string): Promise<ContainerSummary[]> {
-    return this.#runtime.listContainers({ [BERTH_LABELS.node]: this.#nodeName, [BERTH_LABELS.instance]: id });
+  /** The instance converged: no retry is due. */
+  #succeeded(id: string): void {
+    const retry = this.#retries.get(id);
+    if (retry === undefined) return;
+    clearTimeout(retry.timer);
+    this.#retries.delete(id);
   }
 
-  async #convergeInstance(id: string): Promise<void> {
+  /** The instance failed: it is converged again after a delay that grows with each failure in a row. */
+  #retryLater(id: string): void {
+    if (this.#closed) return;
+    const previous = this.#retries.get(id);
+    clearTimeout(previous?.timer);
+    const failures = (previous?.failures ?? 0) + 1;
+    const timer = setTimeout(() => this.#schedule(id, "converge"), reconnectDelay(this.#retryBackoff, failures - 1));
+    // A retry waiting is no reason to keep the process alive.
+    timer.unref();
+    this.#retries.set(id, { failures, timer });
+  }
+
+  async #instanceContainers(id: string): Promise<ContainerSummary[]> {
+    return this.#runtime.listContainers({ ...this.#ownLabels, [BERTH_LABELS.instance]: id });
+  }
+
+  /** Makes the instance's containers what it desires; false when its container would not start. */
+  async #convergeInstance(id: string): Promise<boolean> {
     const containers = await this.#instanceContainers(id);
     const desired = this.#desired.get(id);
     if (desired === undefined) {
       // Before the first full set, an unknown container may still be wanted: adopt, don't judge.
-      if (!this.#haveFullSet && !this.#actual.has(id)) return;
+      if (!this.#haveFullSet && !this.#actual.has(id)) return true;
       for (const container of containers) await this.#discard(container.id);
       if (this.#actual.has(id)) {
         this.#report(id, { ...emptyFields(), state: "removed" });
         this.#actual.delete(id);
       }
-      return;
+      return true;
     }
     const keep = pickCurrent(containers, desired.revision);
     let containerId = keep?.id ?? null;
@@ -300,9 +352,9 @@ export class Converger extends EventEmitter<ConvergerEvents> {
       try {
         await this.#runtime.startContainer(containerId);
       } catch (error) {
-        // The container stays (the next pass tries again); the report names it and says why.
+        // The container stays (a retry starts it); the report names it and says why.
         this.#reportContainer(id, desired, await this.#runtime.inspectContainer(containerId), asError(error));
-        return;
+        return false;
       }
       details = await this.#runtime.inspectContainer(containerId);
     } else if (details !== null && desired.state === "stopped" && !NOT_RUNNING.has(details.state)) {
@@ -310,6 +362,7 @@ export class Converger extends EventEmitter<ConvergerEvents> {
       details = await this.#runtime.inspectContainer(containerId);
     }
     this.#reportContainer(id, desired, details);
+    return true;
   }
 
   /** Re-reads an instance's container after an event, without changing anything. */
@@ -384,10 +437,9 @@ export class Converger extends EventEmitter<ConvergerEvents> {
 
   #specFor(desired: DesiredInstance): ContainerSpec {
     const berthLabels: Record<string, string> = {
-      [BERTH_LABELS.grid]: desired.grid,
+      ...this.#ownLabels,
       [BERTH_LABELS.service]: desired.service,
       [BERTH_LABELS.instance]: desired.id,
-      [BERTH_LABELS.node]: this.#nodeName,
       [BERTH_LABELS.revision]: desired.revision,
     };
     if (desired.stack !== null) berthLabels[BERTH_LABELS.stack] = desired.stack;
@@ -407,7 +459,7 @@ export class Converger extends EventEmitter<ConvergerEvents> {
       cpuShares: desired.cpu_shares,
       logDriver: desired.log_driver,
       logOpts: desired.log_opts,
-      // Berth's labels last: a desired label must not move a container to another node or instance.
+      // Berth's labels last: a desired label must not move a container to another grid, node or instance.
       labels: { ...desired.labels, ...berthLabels },
     };
   }

@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import Docker from "dockerode";
 import { z } from "zod";
+import { pullTarget } from "../protocol/image-reference.ts";
 import { ContainerNameConflictError } from "./container-name-conflict-error.ts";
 import type {
   ContainerDetails,
@@ -16,7 +17,6 @@ import type {
 import { dockerClientOptions } from "./docker-endpoint.ts";
 import { followProgress } from "./docker-progress.ts";
 import { ImagePullError } from "./image-pull-error.ts";
-import { pullTarget } from "./image-reference.ts";
 
 // What the Engine API answers, checked: only the fields the agent reads.
 const labelsSchema = z

@@ -1,3 +1,4 @@
+import { normalizeImageReference } from "../protocol/image-reference.ts";
 import { BERTH_LABELS } from "../protocol/instance-spec.ts";
 import { ContainerNameConflictError } from "./container-name-conflict-error.ts";
 import type {
@@ -12,7 +13,6 @@ import type {
   RuntimeInfo,
 } from "./container-runtime.ts";
 import { ImagePullError } from "./image-pull-error.ts";
-import { normalizeImageReference } from "./image-reference.ts";
 
 /** An image the simulated registry serves; with credentials, only to a pull that presents them. */
 export interface SimulatedImage {

@@ -1,18 +1,22 @@
+import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import { berthVersion } from "../config/berth-version.ts";
 import { ConfigError } from "../config/config-error.ts";
 import type { ActualInstance } from "../protocol/instance-spec.ts";
-import { type ContainerEvent, LINK_CLOSE, type MasterMessage } from "../protocol/link-messages.ts";
+import { type ContainerEvent, LINK_CLOSE, type MasterMessage, type WelcomeMessage } from "../protocol/link-messages.ts";
 import { AgentLinkClient, type LinkClientCredentials } from "./agent-link-client.ts";
 import { Converger } from "./converger.ts";
 import { DockerRuntime } from "./docker-runtime.ts";
 import { DockerUnreachableError } from "./docker-unreachable-error.ts";
 import { collectNodeFacts, ResourceSampler } from "./node-facts.ts";
 import { type NodeIdentity, nodeIdentityPath, readNodeIdentity, writeNodeIdentity } from "./node-identity-file.ts";
+import { PullCredentialsClient } from "./pull-credentials-client.ts";
 import type { BackoffPolicy } from "./reconnect-backoff.ts";
 
 export interface AgentOptions {
   readonly masterUrl: string;
+  /** A PEM file of the certificate authorities a wss:// (https://) master's certificate must chain to. */
+  readonly masterCa?: string;
   /** Needed until the agent has joined and stored its identity. */
   readonly gridToken?: string;
   /** The node's name when it joins; a stored identity keeps its own. */
@@ -67,12 +71,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       "the stored node identity is from another master URL",
     );
   }
+  const ca = options.masterCa === undefined ? undefined : await readMasterCa(options.masterCa);
   const runtime = new DockerRuntime(options.docker);
   const facts = await collectNodeFacts(runtime).catch((error: unknown) => {
     throw new DockerUnreachableError(options.docker, error);
   });
   const nodeName = identity?.name ?? options.name;
-  const converger = new Converger({ runtime, nodeName });
+  /** Made at the first welcome: only then is the grid known (a joining agent learns it from the master). */
+  let converger: Converger | undefined;
   const sampler = new ResourceSampler(facts.engine_root_dir);
 
   const pendingActual = new Map<string, ActualInstance>();
@@ -83,6 +89,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const link: AgentLinkClient = new AgentLinkClient({
     masterUrl: options.masterUrl,
+    ca,
     agentVersion: options.agentVersion ?? berthVersion,
     now: options.now,
     backoff: options.backoff,
@@ -106,23 +113,55 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         identity = joined;
         logger.info({ node: welcome.node.id, identity: identityPath }, "joined the grid; node identity stored");
       }
+      converger ??= startConverger(welcome.node);
       void sendUsage();
     },
-    onDesired: (message) => applyDesired(message),
+    onMessage: (message) => receive(message),
+    onLinkDown: () => pullCredentials.linkDown(),
   });
+  const pullCredentials = new PullCredentialsClient((message) => link.send(message));
 
-  function applyDesired(message: MasterMessage): void {
-    if (message.type === "desired.snapshot") {
-      converger.setDesired(message.instances);
-      void sendCompleteReport(linkEpoch);
-      return;
+  /** The converger of this node: it owns the containers labelled with the node's grid and name. */
+  function startConverger(node: WelcomeMessage["node"]): Converger {
+    const started = new Converger({
+      runtime,
+      grid: node.grid,
+      nodeName: node.name,
+      credentialsFor: (image) => pullCredentials.request(image),
+    });
+    started.on("actual", (actual) => {
+      pendingActual.set(actual.id, actual);
+      scheduleFlush();
+    });
+    started.on("event", (event) => {
+      pendingEvents.push(event);
+      scheduleFlush();
+    });
+    started.on("failure", (error) => logger.warn({ err: error }, "the converger hit a problem; it retries"));
+    started.start();
+    return started;
+  }
+
+  /** What the master sends after a welcome (which made the converger). */
+  function receive(message: MasterMessage): void {
+    if (converger === undefined) return;
+    switch (message.type) {
+      case "desired.snapshot":
+        converger.setDesired(message.instances);
+        void sendCompleteReport(converger, linkEpoch);
+        return;
+      case "desired.change":
+        for (const instance of message.put) converger.upsertDesired(instance);
+        for (const id of message.delete) converger.removeDesired(id);
+        return;
+      case "registry.credentials":
+        pullCredentials.answer(message.request_id, message.credentials);
+        return;
     }
-    for (const instance of message.put) converger.upsertDesired(instance);
-    for (const id of message.delete) converger.removeDesired(id);
   }
 
   /** Once the converger has caught up with a snapshot: every instance's state, replacing what the master had. */
-  async function sendCompleteReport(epoch: number): Promise<void> {
+  async function sendCompleteReport(converger: Converger, epoch: number): Promise<void> {
     await converger.settled();
     if (epoch !== linkEpoch) return;
     pendingActual.clear();
@@ -150,16 +189,6 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   }
 
-  converger.on("actual", (actual) => {
-    pendingActual.set(actual.id, actual);
-    scheduleFlush();
-  });
-  converger.on("event", (event) => {
-    pendingEvents.push(event);
-    scheduleFlush();
-  });
-  converger.on("failure", (error) => logger.warn({ err: error }, "the converger hit a problem; it retries"));
-
   const usageTimer = setInterval(() => void sendUsage(), options.usageIntervalMs ?? 60_000);
   let closing: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -167,17 +196,24 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       clearInterval(usageTimer);
       clearTimeout(flushTimer);
       await link.close();
-      await converger.close();
+      await converger?.close();
     })();
     return closing;
   };
   // A refused agent stops as well (its containers keep running).
   link.stopped.catch(() => stop());
 
-  converger.start();
   link.start();
   logger.info({ node: nodeName, master: options.masterUrl, docker: options.docker }, "agent started");
   return { nodeName, stopped: link.stopped, close: stop };
+}
+
+async function readMasterCa(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`cannot read the master's CA file ${path}: ${(error as Error).message}`);
+  }
 }
 
 /** What the operator should do about a refusal, in this agent's terms. */

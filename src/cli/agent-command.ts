@@ -16,6 +16,10 @@ export function addAgentCommand(program: Command, context: CliContext): void {
     .description("run an agent on this Docker host: it joins a grid and converges the host's containers")
     .option("--master <url>", `the master's URL, e.g. http://master:8500 (${env("masterUrl")})`)
     .option(
+      "--master-ca <file>",
+      `PEM file of the CAs the master's certificate must chain to, for an https:// master (${env("masterCa")})`,
+    )
+    .option(
       "--grid-token <token>",
       `the grid's token, needed to join; prefer the variable, flags show in ps (${env("gridToken")})`,
     )

@@ -10,6 +10,8 @@ import { pickSetting, requireSetting, type SettingSource } from "./pick-setting.
 export interface AgentSettings {
   /** The master's base URL, http(s)://host:port. */
   readonly masterUrl: string;
+  /** Absolute path of a PEM file: the CAs a wss:// (https://) master's certificate must chain to; else Node's. */
+  readonly masterCa: string | undefined;
   /** Needed to join; once joined, the agent uses the node token it stored. */
   readonly gridToken: string | undefined;
   /** The node's name when it joins. */
@@ -44,6 +46,14 @@ const sources = {
     schema: z.string().refine((text) => URL.canParse(text) && /^(https?|wss?):$/.test(new URL(text).protocol), {
       error: "must be the master's URL, like http://master.example.com:8500",
     }),
+  },
+  masterCa: {
+    flag: "--master-ca",
+    envVar: "BERTH_MASTER_CA",
+    schema: z
+      .string()
+      .min(1, "must not be empty")
+      .transform((path) => resolve(path)),
   },
   gridToken: {
     flag: "--grid-token",
@@ -113,6 +123,7 @@ export function resolveAgentSettings(
     ) as AgentSettings[K];
   return {
     masterUrl: required("masterUrl"),
+    masterCa: pickSetting(sources.masterCa, flags.masterCa, env, defaults.masterCa),
     gridToken: pickSetting(sources.gridToken, flags.gridToken, env, defaults.gridToken),
     name: required("name"),
     labels: pickSetting(sources.labels, flags.labels, env, defaults.labels) ?? [],

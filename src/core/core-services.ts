@@ -31,6 +31,7 @@ import { AuthorizationCodeService } from "./oauth2/authorization-code-service.ts
 import { ExternalLoginService } from "./oauth2/external-login-service.ts";
 import { ExternalProviderClient } from "./oauth2/external-provider-client.ts";
 import { LoginRequestService } from "./oauth2/login-request-service.ts";
+import { PullCredentialsService } from "./registries/pull-credentials-service.ts";
 import { REGISTRIES_PREFIX, RegistryService } from "./registries/registry-service.ts";
 import { SECRETS_PREFIX, SecretService } from "./secrets/secret-service.ts";
 import { AdminSetupService } from "./users/admin-setup-service.ts";
@@ -61,6 +62,8 @@ export interface CoreServices {
   readonly gridMembers: GridMemberService;
   readonly secrets: SecretService;
   readonly registries: RegistryService;
+  /** The registry logins agents get for their pulls. */
+  readonly pullCredentials: PullCredentialsService;
   readonly nodes: NodeService;
   /** Nodes as their agents' links see them: admission, presence, reports. */
   readonly nodeLinks: NodeLinkService;
@@ -124,6 +127,8 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
   const lockDelays = new LockDelayTable();
   const sessions = new SessionService(store, lockDelays, catalog, { ttlMinMs: options.consulSessionTtlMinMs });
   await sessions.start();
+  const registries = new RegistryService(store, grids, secretBox);
+  const nodeInstances = new NodeInstanceService(store);
   const consulAgent = new LocalAgentService(catalog, new CheckRunner(catalog), {
     dc: DEFAULT_GRID,
     node: localNode,
@@ -155,10 +160,11 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
     grids,
     gridMembers: new GridMemberService(grids, users),
     secrets: new SecretService(store, grids, secretBox),
-    registries: new RegistryService(store, grids, secretBox),
+    registries,
+    pullCredentials: new PullCredentialsService(nodeInstances, registries),
     nodes: new NodeService(store, grids),
     nodeLinks: new NodeLinkService(store, grids),
-    nodeInstances: new NodeInstanceService(store),
+    nodeInstances,
     datacenters: new DatacenterDirectory(grids),
     catalog,
     consulAgent,

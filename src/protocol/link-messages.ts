@@ -15,9 +15,12 @@ import { nodeFactsSchema, nodeLabelsSchema, nodeNameSchema, resourceUsageSchema 
  * answers welcome, then the node's whole desired set (desired.snapshot), then every change to it
  * (desired.change) — level-triggered, so a reconnect always starts from a complete set. The
  * agent reports actual instance states, container events and resource usage whenever it has
- * them; nothing waits for an answer, so later kinds of traffic (the Docker API tunnel, log
- * streams) can share the link as further message types carrying a stream id, with binary frames
- * reserved for their payloads.
+ * them. Only one message is answered: before a pull, the agent asks for the login to the image's
+ * registry (registry.credentials.request), and the master answers with its request id
+ * (registry.credentials) — so a registry password crosses the link only in the answer to a pull
+ * that needs it, and a registry added later is used by the next attempt. Nothing else waits for an
+ * answer, so later kinds of traffic (the Docker API tunnel, log streams) can share the link as
+ * further message types carrying a stream id, with binary frames reserved for their payloads.
  */
 
 export const LINK_PATH = "/agent/link";
@@ -110,11 +113,21 @@ const eventsMessageSchema = z.object({
   events: z.array(containerEventSchema).max(10_000),
 });
 
+/** Asked before a pull: the login to the image's registry, if the node's grid has one. */
+const credentialsRequestMessageSchema = z.object({
+  type: z.literal("registry.credentials.request"),
+  /** The agent's id for the request; the answer carries it back. */
+  request_id: z.string().min(1).max(100),
+  /** The image about to be pulled. */
+  image: z.string().min(1).max(1000),
+});
+
 /** What an agent sends after its hello. */
 export const agentMessageSchema = z.discriminatedUnion("type", [
   usageMessageSchema,
   actualMessageSchema,
   eventsMessageSchema,
+  credentialsRequestMessageSchema,
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
@@ -146,8 +159,29 @@ const changeMessageSchema = z.object({
   delete: z.array(z.string()),
 });
 
+/** A login for one pull, as Docker's X-Registry-Auth takes it; never logged, never stored by the agent. */
+export const registryCredentialsSchema = z.object({
+  username: z.string().max(255),
+  password: z.string().max(8192),
+  /** Registry host, e.g. `registry.example.com:5000` (Docker Hub: `https://index.docker.io/v1/`). */
+  serveraddress: z.string().max(2048),
+});
+export type RegistryCredentials = z.infer<typeof registryCredentialsSchema>;
+
+/** The answer to a registry.credentials.request. */
+const credentialsMessageSchema = z.object({
+  type: z.literal("registry.credentials"),
+  request_id: z.string().max(100),
+  /** null: pull anonymously (the grid has no login for that registry, or the node runs no image from it). */
+  credentials: registryCredentialsSchema.nullable(),
+});
+
 /** What the master sends after its welcome. */
-export const masterMessageSchema = z.discriminatedUnion("type", [snapshotMessageSchema, changeMessageSchema]);
+export const masterMessageSchema = z.discriminatedUnion("type", [
+  snapshotMessageSchema,
+  changeMessageSchema,
+  credentialsMessageSchema,
+]);
 export type MasterMessage = z.infer<typeof masterMessageSchema>;
 
 /** Every message, as either side writes it. */

@@ -12,6 +12,7 @@ import { actualInstance, desiredInstance, nodeFacts } from "../support/node-fixt
 import { startTcpProxy } from "../support/tcp-proxy.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
 import { startTestMaster, type TestMaster } from "../support/test-master.ts";
+import { startTlsProxy } from "../support/tls-proxy.ts";
 
 const FAST_BACKOFF = { initialMs: 50, maxMs: 200 };
 
@@ -27,7 +28,7 @@ function startClient(
   t: TestContext,
   masterUrl: string,
   gridToken: string,
-  overrides: { name?: string; agentVersion?: string; now?: () => number } = {},
+  overrides: { name?: string; agentVersion?: string; now?: () => number; ca?: string } = {},
 ): ClientRun {
   const welcomes: WelcomeMessage[] = [];
   const desired: MasterMessage[] = [];
@@ -37,6 +38,7 @@ function startClient(
     masterUrl,
     agentVersion: overrides.agentVersion ?? berthVersion,
     now: overrides.now,
+    ca: overrides.ca,
     backoff: FAST_BACKOFF,
     logger: pino({ level: "silent" }),
     credentials: () => credentials,
@@ -51,7 +53,7 @@ function startClient(
         credentials = { kind: "node", grid: welcome.node.grid, name: welcome.node.name, token: welcome.node_token };
       }
     },
-    onDesired: (message) => desired.push(message),
+    onMessage: (message) => desired.push(message),
   });
   t.after(() => client.close());
   client.start();
@@ -81,7 +83,9 @@ describe("agent link client", () => {
     assert.equal(run.welcomes[0]?.node.id, "default/one");
     assert.equal(typeof run.welcomes[0]?.node_token, "string");
     await waitFor(() => run.desired.length === 1);
-    assert.deepEqual(run.desired[0], { type: "desired.snapshot", revision: run.desired[0]?.revision, instances: [] });
+    const snapshot = run.desired[0];
+    assert.ok(snapshot?.type === "desired.snapshot", JSON.stringify(snapshot));
+    assert.deepEqual(snapshot.instances, []);
 
     await master.core.nodeInstances.setDesired("default", "one", [desiredInstance(1)]);
     await waitFor(() => run.desired.length === 2);
@@ -148,5 +152,20 @@ describe("agent link client", () => {
     assert.ok(Date.now() - cut < 3_000);
     await waitFor(() => run.welcomes.length === 2, 5_000);
     await waitFor(() => connected(master));
+  });
+
+  it("dials a wss:// master whose certificate chains to the CA it was given, and no other", async (t) => {
+    const master = await startTestMaster(t);
+    const proxy = await startTlsProxy(t, master.url);
+    const gridToken = await gridTokenOf(master);
+    const untrusting = startClient(t, proxy.url, gridToken, { name: "untrusting" });
+    await waitFor(() => untrusting.dials() >= 3);
+    assert.equal(untrusting.welcomes.length, 0, "a certificate Node's CAs do not know is refused");
+    await untrusting.client.close();
+
+    const trusting = startClient(t, proxy.url, gridToken, { name: "trusting", ca: proxy.ca });
+    await waitFor(() => trusting.client.connected);
+    assert.equal(trusting.welcomes[0]?.node.id, "default/trusting");
+    assert.equal(await connected(master, "untrusting"), false);
   });
 });

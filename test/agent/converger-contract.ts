@@ -40,11 +40,12 @@ export const SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];
 export async function runConvergerContract(t: TestContext, harness: ConvergerHarness): Promise<void> {
   const { runtime } = harness;
   let nodes = 0;
-  const open = (t: TestContext, credentials: Record<string, RegistryAuth> = {}): TestConverger => {
+  const open = (t: TestContext, options: OpenOptions = {}): TestConverger => {
     const converger = new Converger({
       runtime,
-      nodeName: `${harness.prefix}-node-${++nodes}`,
-      credentialsFor: (image) => credentials[image] ?? null,
+      grid: options.grid ?? "grid",
+      nodeName: options.nodeName ?? `${harness.prefix}-node-${++nodes}`,
+      credentialsFor: (image) => options.credentials?.[image] ?? null,
       stopTimeoutSeconds: 5,
     });
     const reports: ActualInstance[] = [];
@@ -71,7 +72,11 @@ export async function runConvergerContract(t: TestContext, harness: ConvergerHar
     });
   const nodeOf = (converger: Converger) => converger.nodeName;
   const containersOf = (converger: Converger, id: string) =>
-    runtime.listContainers({ [BERTH_LABELS.node]: nodeOf(converger), [BERTH_LABELS.instance]: id });
+    runtime.listContainers({
+      [BERTH_LABELS.grid]: converger.grid,
+      [BERTH_LABELS.node]: nodeOf(converger),
+      [BERTH_LABELS.instance]: id,
+    });
 
   await t.test("converges a desired set to running containers labelled for the node", async (t) => {
     const converger = open(t);
@@ -201,6 +206,33 @@ export async function runConvergerContract(t: TestContext, harness: ConvergerHar
     );
   });
 
+  await t.test("a node of the same name in another grid shares the engine and never touches this one's", async (t) => {
+    const here = open(t);
+    const there = open(t, { grid: "other", nodeName: nodeOf(here) });
+    here.setDesired([desired("mine", 1)]);
+    there.setDesired([desired("theirs", 1, { id: "other/stack/theirs/1", grid: "other" })]);
+    await Promise.all([here.settled(), there.settled()]);
+    const theirs = there.actualInstances()[0]!.container_id!;
+    const theirsStarted = await harness.startedAt(theirs);
+    // Full passes of both now that both containers exist: each sees the other's on its node name.
+    here.resync();
+    there.resync();
+    await Promise.all([here.settled(), there.settled()]);
+    here.setDesired([]);
+    await Promise.all([here.settled(), there.settled()]);
+    assert.deepEqual(await containersOf(here, "grid/stack/mine/1"), []);
+    assert.equal((await runtime.inspectContainer(theirs))?.state, "running");
+    assert.equal(await harness.startedAt(theirs), theirsStarted, "never restarted");
+    assert.deepEqual(
+      there.actualInstances().map((i) => [i.id, i.state]),
+      [["other/stack/theirs/1", "running"]],
+    );
+    assert.ok(
+      here.events.every((e) => e.container_id !== theirs),
+      "no events of the other grid's container",
+    );
+  });
+
   await t.test("a restarted agent adopts matching containers and restarts none of them", async (t) => {
     const first = open(t);
     const instances = [desired("kept", 1), desired("kept", 2)];
@@ -210,7 +242,7 @@ export async function runConvergerContract(t: TestContext, harness: ConvergerHar
     const before = idsById(first);
     const startedBefore = await Promise.all([...before.values()].map((id) => harness.startedAt(id!)));
 
-    const second = new Converger({ runtime, nodeName: nodeOf(first), stopTimeoutSeconds: 5 });
+    const second = new Converger({ runtime, grid: "grid", nodeName: nodeOf(first), stopTimeoutSeconds: 5 });
     const reports: ActualInstance[] = [];
     second.on("actual", (actual) => reports.push(actual));
     t.after(() => second.close());
@@ -256,7 +288,7 @@ export async function runConvergerContract(t: TestContext, harness: ConvergerHar
     assert.equal(refused.state, "error");
     assert.match(refused.error ?? "", /auth/i);
 
-    const wrong = open(t, { [reference]: { ...auth, password: "not-the-password" } });
+    const wrong = open(t, { credentials: { [reference]: { ...auth, password: "not-the-password" } } });
     wrong.setDesired([desired("private", 2, { image: reference })]);
     await wrong.settled();
     const unauthorized = wrong.actualInstances()[0]!;
@@ -268,7 +300,7 @@ export async function runConvergerContract(t: TestContext, harness: ConvergerHar
       ["pulling", "error"],
     );
 
-    const right = open(t, { [reference]: auth });
+    const right = open(t, { credentials: { [reference]: auth } });
     right.setDesired([desired("private", 3, { image: reference })]);
     await right.settled();
     assert.equal(right.actualInstances()[0]?.state, "running", JSON.stringify(right.actualInstances()));
@@ -293,6 +325,15 @@ export async function runConvergerContract(t: TestContext, harness: ConvergerHar
       "only this node's containers",
     );
   });
+}
+
+interface OpenOptions {
+  /** Image → the login its pull gets; none: anonymous pulls. */
+  readonly credentials?: Readonly<Record<string, RegistryAuth>>;
+  /** Default "grid". */
+  readonly grid?: string;
+  /** Default: a node name of its own. */
+  readonly nodeName?: string;
 }
 
 type TestConverger = Converger & { reports: ActualInstance[]; events: ContainerEventReport[] };

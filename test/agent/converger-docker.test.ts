@@ -31,7 +31,7 @@ test("converger on Docker", async (t) => {
   });
 
   await t.test("creates the container with everything the instance asks for", async (t) => {
-    const converger = new Converger({ runtime, nodeName: `${run.prefix}-full`, stopTimeoutSeconds: 5 });
+    const converger = new Converger({ runtime, grid: "grid", nodeName: `${run.prefix}-full`, stopTimeoutSeconds: 5 });
     t.after(() => converger.close());
     const name = `${run.prefix}-full-1`;
     converger.setDesired([
@@ -109,7 +109,7 @@ test("converger on Docker", async (t) => {
   });
 
   await t.test("reports Docker's reason when a container cannot start", async (t) => {
-    const converger = new Converger({ runtime, nodeName: `${run.prefix}-broken`, stopTimeoutSeconds: 5 });
+    const converger = new Converger({ runtime, grid: "grid", nodeName: `${run.prefix}-broken`, stopTimeoutSeconds: 5 });
     t.after(() => converger.close());
     converger.setDesired([
       desiredInstanceSchema.parse({
@@ -135,7 +135,12 @@ test("converger on Docker", async (t) => {
   await t.test(
     "reports a crash-looping container as exited with its exit code, and the engine restarts it",
     async (t) => {
-      const converger = new Converger({ runtime, nodeName: `${run.prefix}-crashloop`, stopTimeoutSeconds: 5 });
+      const converger = new Converger({
+        runtime,
+        grid: "grid",
+        nodeName: `${run.prefix}-crashloop`,
+        stopTimeoutSeconds: 5,
+      });
       t.after(() => converger.close());
       converger.start();
       converger.setDesired([
@@ -169,7 +174,7 @@ test("converger on Docker", async (t) => {
   await t.test("a name held by a container Berth does not own is an error, not a takeover", async (t) => {
     const name = `${run.prefix}-taken-1`;
     const foreign = await docker.createContainer({ name, Image: BUSYBOX_IMAGE, Cmd: SLEEPER, Labels: run.labels });
-    const converger = new Converger({ runtime, nodeName: `${run.prefix}-taken`, stopTimeoutSeconds: 5 });
+    const converger = new Converger({ runtime, grid: "grid", nodeName: `${run.prefix}-taken`, stopTimeoutSeconds: 5 });
     t.after(() => converger.close());
     converger.setDesired([
       desiredInstanceSchema.parse({

@@ -4,7 +4,7 @@ import type { ContainerRuntime } from "../../src/agent/container-runtime.ts";
 import { Converger } from "../../src/agent/converger.ts";
 import { SimulatedRuntime } from "../../src/agent/simulated-runtime.ts";
 import { BERTH_LABELS, desiredInstanceSchema } from "../../src/protocol/instance-spec.ts";
-import { runConvergerContract, SLEEPER } from "./converger-contract.ts";
+import { runConvergerContract, SLEEPER, waitFor } from "./converger-contract.ts";
 
 const IMAGE = "berth-test/busybox:latest";
 const PRIVATE_IMAGE = "registry.example.test:5000/team/app:1.0";
@@ -97,7 +97,7 @@ const instance = (n: number, revision: string) =>
 
 test("never operates on one container twice at once, however often the desired set changes", async () => {
   const { runtime, overlaps, maxParallel } = exclusiveRuntime(simulated());
-  const converger = new Converger({ runtime, nodeName: "n1", concurrency: 3 });
+  const converger = new Converger({ runtime, grid: "g", nodeName: "n1", concurrency: 3 });
   converger.start();
   for (let round = 1; round <= 20; round++) {
     converger.setDesired(Array.from({ length: 10 }, (_, i) => instance(i + 1, `r${round % 3}`)));
@@ -115,7 +115,7 @@ test("never operates on one container twice at once, however often the desired s
 
 test("converges a thousand instances on one simulated node", async () => {
   const runtime = simulated();
-  const converger = new Converger({ runtime, nodeName: "big" });
+  const converger = new Converger({ runtime, grid: "g", nodeName: "big" });
   converger.setDesired(Array.from({ length: 1000 }, (_, i) => instance(i + 1, "r1")));
   await converger.settled();
   assert.equal(converger.actualInstances().filter((a) => a.state === "running").length, 1000);
@@ -124,7 +124,7 @@ test("converges a thousand instances on one simulated node", async () => {
 
 test("a failed pull keeps the old revision running", async () => {
   const runtime = simulated();
-  const converger = new Converger({ runtime, nodeName: "n1" });
+  const converger = new Converger({ runtime, grid: "g", nodeName: "n1" });
   converger.setDesired([instance(1, "r1")]);
   await converger.settled();
   const running = converger.actualInstances()[0]!;
@@ -138,8 +138,42 @@ test("a failed pull keeps the old revision running", async () => {
   await converger.close();
 });
 
+test("tries a failed pull again with growing delays, asking for the login each time, until it works", async (t) => {
+  const backoff = { initialMs: 100, maxMs: 400 };
+  const asked: number[] = [];
+  let login: typeof AUTH | null = null;
+  const converger = new Converger({
+    runtime: simulated(),
+    grid: "g",
+    nodeName: "n1",
+    retryBackoff: backoff,
+    credentialsFor: () => {
+      asked.push(Date.now());
+      return login;
+    },
+  });
+  t.after(() => converger.close());
+  converger.setDesired([{ ...instance(1, "r1"), image: PRIVATE_IMAGE }]);
+  await waitFor(() => asked.length >= 4, "three retries");
+  const failed = converger.actualInstances()[0];
+  assert.ok(failed?.state === "error" || failed?.state === "pulling", JSON.stringify(failed));
+  // Equal jitter: the delay before retry k is between half and all of min(max, initial * 2^k).
+  for (let k = 0; k < 3; k++) {
+    const gap = asked[k + 1]! - asked[k]!;
+    const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** k);
+    assert.ok(gap >= ceiling / 2 - 5, `retry ${k + 1} came after ${gap} ms, before ${ceiling / 2} ms`);
+  }
+
+  // The login appears (a registry was added on the master): the next attempt uses it, nothing else is needed.
+  login = AUTH;
+  await waitFor(() => converger.actualInstances()[0]?.state === "running", "the instance running");
+  const attempts = asked.length;
+  await new Promise((resolve) => setTimeout(resolve, 2 * backoff.maxMs));
+  assert.equal(asked.length, attempts, "no retry after success");
+});
+
 test("an invalid image reference is reported on its instance", async () => {
-  const converger = new Converger({ runtime: simulated(), nodeName: "n1" });
+  const converger = new Converger({ runtime: simulated(), grid: "g", nodeName: "n1" });
   converger.setDesired([{ ...instance(1, "r1"), image: "Not A Reference" }]);
   await converger.settled();
   assert.equal(converger.actualInstances()[0]?.state, "error");
@@ -147,29 +181,37 @@ test("an invalid image reference is reported on its instance", async () => {
   await converger.close();
 });
 
-test("removes a container labelled for the node but for no instance", async () => {
+test("removes a container labelled for its grid and node but for no instance, and only that one", async () => {
   const runtime = simulated();
-  await runtime.createContainer({
-    name: "stray",
-    image: IMAGE,
-    env: [],
-    cmd: null,
-    entrypoint: null,
-    user: null,
-    ports: [],
-    volumes: [],
-    capAdd: [],
-    capDrop: [],
-    memory: null,
-    memorySwap: null,
-    cpuShares: null,
-    logDriver: null,
-    logOpts: {},
-    labels: { [BERTH_LABELS.node]: "n1" },
-  });
-  const converger = new Converger({ runtime, nodeName: "n1" });
+  const stray = (name: string, labels: Record<string, string>) =>
+    runtime.createContainer({
+      name,
+      image: IMAGE,
+      env: [],
+      cmd: null,
+      entrypoint: null,
+      user: null,
+      ports: [],
+      volumes: [],
+      capAdd: [],
+      capDrop: [],
+      memory: null,
+      memorySwap: null,
+      cpuShares: null,
+      logDriver: null,
+      logOpts: {},
+      labels,
+    });
+  await stray("stray", { [BERTH_LABELS.grid]: "g", [BERTH_LABELS.node]: "n1" });
+  // The same node name in another grid, and a node label without a grid: another agent's, or nobody's.
+  await stray("other-grid", { [BERTH_LABELS.grid]: "h", [BERTH_LABELS.node]: "n1" });
+  await stray("no-grid", { [BERTH_LABELS.node]: "n1" });
+  const converger = new Converger({ runtime, grid: "g", nodeName: "n1" });
   converger.setDesired([]);
   await converger.settled();
-  assert.deepEqual(await runtime.listContainers({}), []);
+  assert.deepEqual((await runtime.listContainers({})).map((container) => container.name).sort(), [
+    "no-grid",
+    "other-grid",
+  ]);
   await converger.close();
 });

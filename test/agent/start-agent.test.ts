@@ -1,15 +1,18 @@
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Docker from "dockerode";
 import { nodeIdentityPath } from "../../src/agent/node-identity-file.ts";
+import type { MasterOptions } from "../../src/master/start-master.ts";
 import { BERTH_LABELS, type DesiredInstanceInput } from "../../src/protocol/instance-spec.ts";
 import { spawnAgent } from "../support/agent-process.ts";
 import { eventually } from "../support/consul-master.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../support/docker-busybox-image.ts";
 import { type DockerTestRun, requireDocker, startDockerTestRun } from "../support/docker-engine.ts";
+import { startRegistry } from "../support/docker-registry.ts";
 import { send, sendJson } from "../support/http-client.ts";
 import { makeTempDir } from "../support/temp-dir.ts";
 import { startTestMaster, type TestMaster } from "../support/test-master.ts";
@@ -24,13 +27,13 @@ interface Setup {
   readonly gridToken: string;
 }
 
-async function setup(t: TestContext): Promise<Setup | null> {
+async function setup(t: TestContext, masterOptions: Partial<MasterOptions> = {}): Promise<Setup | null> {
   const docker = await requireDocker(t);
   if (docker === null) return null;
   const run = startDockerTestRun(t, docker);
   await ensureBusyboxImage(docker);
   const masterDir = await makeTempDir(t);
-  const master = await startTestMaster(t, masterDir);
+  const master = await startTestMaster(t, masterDir, masterOptions);
   return { docker, run, masterDir, master, gridToken: (await master.core.grids.get("default")).token };
 }
 
@@ -52,21 +55,25 @@ function instance(run: DockerTestRun, node: string, number: number, overrides: P
   } satisfies DesiredInstanceInput;
 }
 
-async function nodeJson(master: TestMaster, name: string): Promise<Record<string, unknown> | undefined> {
-  const response = await send(master.url, `/v1/nodes/default/${name}`, { headers: master.auth });
+async function nodeJson(
+  master: TestMaster,
+  name: string,
+  grid = "default",
+): Promise<Record<string, unknown> | undefined> {
+  const response = await send(master.url, `/v1/nodes/${grid}/${name}`, { headers: master.auth });
   return response.status === 200 ? (response.json() as Record<string, unknown>) : undefined;
 }
 
-const waitConnected = (master: TestMaster, name: string, connected = true) =>
+const waitConnected = (master: TestMaster, name: string, connected = true, grid = "default") =>
   eventually(
-    () => nodeJson(master, name),
+    () => nodeJson(master, name, grid),
     (node) => node?.connected === connected,
     20_000,
   );
 
-async function waitRunning(master: TestMaster, node: string, ids: readonly string[]) {
+async function waitRunning(master: TestMaster, node: string, ids: readonly string[], grid = "default") {
   return eventually(
-    () => master.core.nodeInstances.actual("default", node),
+    () => master.core.nodeInstances.actual(grid, node),
     (states) => ids.every((id) => states.some((state) => state.id === id && state.state === "running")),
     20_000,
   );
@@ -215,6 +222,102 @@ describe("berth agent on Docker", { timeout: 180_000 }, () => {
       "y's container untouched",
     );
     assert.equal((await containerOf(s.docker, x2.id)).length, 1);
+  });
+
+  it("runs agents of one name in two grids on one engine: each keeps to its own grid's containers", async (t) => {
+    const s = await setup(t);
+    if (s === null) return;
+    const grid = await sendJson(s.master.url, "/v1/grids", "POST", { name: "second" }, s.master.auth);
+    assert.equal(grid.status, 201, grid.text);
+    const node = `${s.run.prefix}-same`;
+    const agentDir = await makeTempDir(t);
+    const spawnHere = (gridToken?: string) =>
+      spawnAgent(t, { masterUrl: s.master.url, name: node, dataDir: agentDir, gridToken });
+    let here = spawnHere(s.gridToken);
+    spawnAgent(t, {
+      masterUrl: s.master.url,
+      name: node,
+      dataDir: await makeTempDir(t),
+      gridToken: (await s.master.core.grids.get("second")).token,
+    });
+    const mine = instance(s.run, node, 1);
+    const theirs = instance(s.run, node, 1, { id: `second/${node}/web/1`, grid: "second", name: `${node}-second-1` });
+    await waitConnected(s.master, node);
+    await waitConnected(s.master, node, true, "second");
+    await s.master.core.nodeInstances.setDesired("default", node, [mine]);
+    await s.master.core.nodeInstances.setDesired("second", node, [theirs]);
+    await waitRunning(s.master, node, [mine.id]);
+    await waitRunning(s.master, node, [theirs.id], "second");
+    const [before] = await containerOf(s.docker, theirs.id);
+    assert.equal(before?.Config.Labels[BERTH_LABELS.grid], "second");
+    assert.equal(before.Config.Labels[BERTH_LABELS.node], node);
+
+    // A restarted agent compares its whole desired set with every container of its node name:
+    // the other grid's container carries that name too, and must be left alone.
+    await here.kill();
+    here = spawnHere();
+    await waitConnected(s.master, node);
+    await sleep(2_000);
+    await s.master.core.nodeInstances.setDesired("default", node, []);
+    await eventually(
+      () => containerOf(s.docker, mine.id),
+      (containers) => containers.length === 0,
+      20_000,
+    );
+    assert.deepEqual(
+      (await containerOf(s.docker, theirs.id)).map((c) => [c.Id, c.State.StartedAt, c.State.Running]),
+      [[before.Id, before.State.StartedAt, true]],
+      "the other grid's container untouched",
+    );
+  });
+
+  it("pulls with the login of the grid's registry once one is stored, and never logs its password", async (t) => {
+    const masterLog: string[] = [];
+    const s = await setup(t, {
+      logLevel: "trace",
+      logDestination: { write: (line: string) => void masterLog.push(line) },
+    });
+    if (s === null) return;
+    const password = `registry-password-${randomUUID()}`;
+    const registry = await startRegistry(t, s.docker, { htpasswd: { puller: password } });
+    const node = `${s.run.prefix}-pull`;
+    const agent = spawnAgent(t, {
+      masterUrl: s.master.url,
+      name: node,
+      dataDir: await makeTempDir(t),
+      gridToken: s.gridToken,
+      logLevel: "trace",
+    });
+    await waitConnected(s.master, node);
+    const web = instance(s.run, node, 1, { image: registry.image });
+    await s.master.core.nodeInstances.setDesired("default", node, [web]);
+
+    // No registry stored: the master has no login to give, the anonymous pull is refused, the instance says why.
+    const states = await eventually(
+      () => s.master.core.nodeInstances.actual("default", node),
+      (found) => found.some((state) => state.id === web.id && state.state === "error"),
+      20_000,
+    );
+    assert.match(states.find((state) => state.id === web.id)?.error ?? "", /no basic auth credentials|unauthorized/);
+
+    // Stored afterwards: the agent's next attempt gets the login and the container runs.
+    const created = await sendJson(
+      s.master.url,
+      "/v1/grids/default/external_registries",
+      "POST",
+      { url: `http://${registry.url}`, username: "puller", password },
+      s.master.auth,
+    );
+    assert.equal(created.status, 201, created.text);
+    const [running] = await waitRunning(s.master, node, [web.id]);
+    const [container] = await containerOf(s.docker, web.id);
+    assert.ok(container);
+    assert.equal(container.Id, running?.container_id);
+    assert.equal(container.Config.Image, registry.image);
+
+    assert.match(masterLog.join(""), /registry login asked for a pull/, "the master logged at trace level");
+    assert.ok(!masterLog.join("").includes(password), "the registry password appeared in the master's log");
+    assert.ok(!JSON.stringify(agent.output()).includes(password), "the registry password appeared in the agent's log");
   });
 
   it("refuses a wrong or rotated grid token: the agent says so and stops", async (t) => {

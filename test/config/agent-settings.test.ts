@@ -9,6 +9,7 @@ test("flags over environment over defaults; the grid token and labels are option
   const settings = resolveAgentSettings({ masterUrl: "http://m:8500" }, {}, defaults);
   assert.deepEqual(settings, {
     masterUrl: "http://m:8500",
+    masterCa: undefined,
     gridToken: undefined,
     name: "host-1",
     labels: [],
@@ -24,6 +25,7 @@ test("flags over environment over defaults; the grid token and labels are option
     BERTH_DOCKER_HOST: "tcp://127.0.0.1:2375",
     BERTH_AGENT_DATA_DIR: "relative/dir",
     BERTH_LOG_LEVEL: "debug",
+    BERTH_MASTER_CA: "certs/ca.pem",
   };
   const fromEnv = resolveAgentSettings({}, env, defaults);
   assert.equal(fromEnv.masterUrl, "https://m.example.com");
@@ -32,6 +34,7 @@ test("flags over environment over defaults; the grid token and labels are option
   assert.deepEqual(fromEnv.labels, ["region=eu", "az=a"]);
   assert.equal(fromEnv.docker, "tcp://127.0.0.1:2375");
   assert.ok(fromEnv.dataDir.endsWith("/relative/dir") && fromEnv.dataDir.startsWith("/"));
+  assert.ok(fromEnv.masterCa?.endsWith("/certs/ca.pem") && fromEnv.masterCa.startsWith("/"));
   const flagged = resolveAgentSettings({ name: "from-flag", labels: "x=1" }, env, defaults);
   assert.equal(flagged.name, "from-flag");
   assert.deepEqual(flagged.labels, ["x=1"]);

@@ -57,12 +57,15 @@ export interface AgentProcessOptions {
   /** Left out once the agent has joined: it uses its stored node token. */
   readonly gridToken?: string;
   readonly labels?: string;
+  /** --log-level; the agent's default (info) when left out. */
+  readonly logLevel?: string;
 }
 
 /** `berth agent` on the test's Docker engine, the grid token in the environment (as the help advises). */
 export function spawnAgent(t: TestContext, options: AgentProcessOptions): BerthProcess {
   const args = ["agent", "--master", options.masterUrl, "--name", options.name, "--data-dir", options.dataDir];
   if (options.labels !== undefined) args.push("--labels", options.labels);
+  if (options.logLevel !== undefined) args.push("--log-level", options.logLevel);
   const env: Record<string, string> = { BERTH_DOCKER_HOST: TEST_DOCKER_ENDPOINT };
   if (options.gridToken !== undefined) env.BERTH_GRID_TOKEN = options.gridToken;
   return spawnBerth(t, args, env);

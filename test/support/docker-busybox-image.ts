@@ -19,7 +19,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import type Docker from "dockerode";
 import { followProgress } from "../../src/agent/docker-progress.ts";
-import { pullTarget } from "../../src/agent/image-reference.ts";
+import { pullTarget } from "../../src/protocol/image-reference.ts";
 
 /** A tiny local image with busybox's applets (sh, sleep, nc, httpd, wget…); nothing is pulled from the internet. */
 export const BUSYBOX_IMAGE = "berth-test/busybox:latest";

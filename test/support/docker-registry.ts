@@ -9,7 +9,7 @@ import bcrypt from "bcryptjs";
 import type Docker from "dockerode";
 import type { RegistryAuth } from "../../src/agent/container-runtime.ts";
 import { followProgress } from "../../src/agent/docker-progress.ts";
-import { pullTarget } from "../../src/agent/image-reference.ts";
+import { pullTarget } from "../../src/protocol/image-reference.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "./docker-busybox-image.ts";
 import { makeTempDir } from "./temp-dir.ts";
 

@@ -52,10 +52,3 @@ export interface Registry {
   readonly created_at: string;
   readonly updated_at: string;
 }
-
-/** What an agent sends along with a pull (Docker's X-Registry-Auth fields). */
-export interface RegistryCredentials {
-  readonly username: string;
-  readonly password: string;
-  readonly serveraddress: string;
-}

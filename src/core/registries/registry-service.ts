@@ -1,3 +1,5 @@
+import { DOCKER_HUB_ALIASES, DOCKER_HUB_HOST, imageRegistryHost } from "../../protocol/image-reference.ts";
+import type { RegistryCredentials } from "../../protocol/link-messages.ts";
 import type { JsonValue, StateStore } from "../../store/state-store.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { SecretBox } from "../crypto/secret-box.ts";
@@ -6,14 +8,7 @@ import { ValidationError } from "../errors/validation-error.ts";
 import { writeInGrid } from "../grids/grid-scoped-write.ts";
 import type { GridService } from "../grids/grid-service.ts";
 import { parseInput } from "../validation/parse-input.ts";
-import { DOCKER_HUB_ALIASES, DOCKER_HUB_HOST, imageRegistryHost } from "./image-registry-host.ts";
-import {
-  newRegistrySchema,
-  type Registry,
-  type RegistryCredentials,
-  type StoredRegistry,
-  storedRegistrySchema,
-} from "./registry-record.ts";
+import { newRegistrySchema, type Registry, type StoredRegistry, storedRegistrySchema } from "./registry-record.ts";
 
 /** External registries live under /registries/<grid>/<name>, name = the URL's host[:port]. */
 export const REGISTRIES_PREFIX = "/registries/";

@@ -19,7 +19,10 @@ declare module "fastify" {
   }
 }
 
-export type AgentLinkFaceOptions = Omit<AgentLinkServerOptions, "nodeLinks" | "nodeInstances" | "logger">;
+export type AgentLinkFaceOptions = Omit<
+  AgentLinkServerOptions,
+  "nodeLinks" | "nodeInstances" | "pullCredentials" | "logger"
+>;
 
 /**
  * The agents' WebSocket (src/protocol/link-messages.ts) on the master's listener. Not one of the
@@ -28,7 +31,7 @@ export type AgentLinkFaceOptions = Omit<AgentLinkServerOptions, "nodeLinks" | "n
  * credentials are judged before the upgrade too, and a refused agent learns why from the close code.
  */
 export function createAgentLinkFace(
-  core: Pick<CoreServices, "nodeLinks" | "nodeInstances">,
+  core: Pick<CoreServices, "nodeLinks" | "nodeInstances" | "pullCredentials">,
   options: AgentLinkFaceOptions,
 ): Face {
   return {
@@ -40,6 +43,7 @@ export function createAgentLinkFace(
         ...options,
         nodeLinks: core.nodeLinks,
         nodeInstances: core.nodeInstances,
+        pullCredentials: core.pullCredentials,
         logger: app.log,
       });
       app.addHook("onRequest", async (request, reply) => {

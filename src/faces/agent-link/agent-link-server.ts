@@ -5,6 +5,7 @@ import { AdmissionRefusedError } from "../../core/nodes/admission-refused-error.
 import type { NodeInstanceService } from "../../core/nodes/node-instance-service.ts";
 import type { NodeLinkService } from "../../core/nodes/node-link-service.ts";
 import { nodeIdOf, type StoredNode } from "../../core/nodes/node-record.ts";
+import type { PullCredentialsService } from "../../core/registries/pull-credentials-service.ts";
 import {
   type HelloMessage,
   helloMessageSchema,
@@ -29,6 +30,7 @@ export type LinkAdmission =
 export interface AgentLinkServerOptions {
   readonly nodeLinks: NodeLinkService;
   readonly nodeInstances: NodeInstanceService;
+  readonly pullCredentials: PullCredentialsService;
   readonly masterVersion: string;
   readonly logger: FastifyBaseLogger;
   /** The master pings every link this often and drops one that missed a whole interval. Default 10 s. */
@@ -173,6 +175,7 @@ export class AgentLinkServer {
     const session = new AgentLinkSession(socket, node, {
       nodeLinks,
       nodeInstances: this.#options.nodeInstances,
+      pullCredentials: this.#options.pullCredentials,
       masterVersion: this.#options.masterVersion,
       pingIntervalMs: this.#pingIntervalMs,
       logger,

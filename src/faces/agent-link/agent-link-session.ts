@@ -4,6 +4,7 @@ import { AdmissionRefusedError } from "../../core/nodes/admission-refused-error.
 import type { NodeInstanceService } from "../../core/nodes/node-instance-service.ts";
 import type { NodeLinkLease, NodeLinkService } from "../../core/nodes/node-link-service.ts";
 import { nodeIdOf, type StoredNode } from "../../core/nodes/node-record.ts";
+import type { PullCredentialsService } from "../../core/registries/pull-credentials-service.ts";
 import {
   type AgentMessage,
   agentMessageSchema,
@@ -21,6 +22,7 @@ const MAX_PENDING_MESSAGES = 64;
 export interface SessionContext {
   readonly nodeLinks: NodeLinkService;
   readonly nodeInstances: NodeInstanceService;
+  readonly pullCredentials: PullCredentialsService;
   readonly masterVersion: string;
   readonly pingIntervalMs: number;
   readonly logger: FastifyBaseLogger;
@@ -29,7 +31,8 @@ export interface SessionContext {
 /**
  * One admitted agent's link, after its hello was accepted: records the node as connected,
  * sends the welcome, the desired snapshot and then every change, stores what the agent
- * reports, pings it, and cleans up when the link ends, however it ends.
+ * reports, answers its requests for registry logins, pings it, and cleans up when the link
+ * ends, however it ends.
  */
 export class AgentLinkSession {
   readonly node: StoredNode;
@@ -142,16 +145,22 @@ export class AgentLinkSession {
     }
     if (++this.#pending >= MAX_PENDING_MESSAGES) this.#socket.pause();
     this.#inbox = this.#inbox
-      .then(() => this.#store(parsed.message))
+      .then(() => this.#handle(parsed.message))
       .catch((error: unknown) => this.#fail(error))
       .finally(() => {
         if (--this.#pending === 0) this.#socket.resume();
       });
   }
 
-  async #store(message: AgentMessage): Promise<void> {
+  async #handle(message: AgentMessage): Promise<void> {
     const { grid, name } = this.node;
     switch (message.type) {
+      case "registry.credentials.request": {
+        const credentials = await this.#context.pullCredentials.forPull(grid, name, message.image);
+        // The password goes into this answer only; the log says whether a login went out, never which.
+        this.#logger.debug({ image: message.image, login: credentials !== null }, "registry login asked for a pull");
+        return this.#send({ type: "registry.credentials", request_id: message.request_id, credentials });
+      }
       case "node.usage":
         return this.#context.nodeLinks.recordUsage(grid, name, message.resource_usage);
       case "instances.actual":

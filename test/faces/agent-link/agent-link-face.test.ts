@@ -4,7 +4,7 @@ import WebSocket from "ws";
 import { LINK_CLOSE, LINK_PATH } from "../../../src/protocol/link-messages.ts";
 import { eventually } from "../../support/consul-master.ts";
 import { errorShapeOf } from "../../support/face-error-shapes.ts";
-import { send } from "../../support/http-client.ts";
+import { send, sendJson } from "../../support/http-client.ts";
 import { actualInstance, desiredInstance, nodeFacts } from "../../support/node-fixtures.ts";
 import { helloMessage, openRawLink, type RawLink } from "../../support/raw-link.ts";
 import { startTestMaster, startWatchedMaster, type TestMaster } from "../../support/test-master.ts";
@@ -223,6 +223,42 @@ describe("agent link face", () => {
     await master.close();
     assert.match(logs(), /agent connected/);
     for (const secret of [gridToken, nodeToken, "wrong-secret-value"]) assert.ok(!logs().includes(secret));
+  });
+
+  it("answers a pull's request for a registry login with its id, for the node's own images only, never logging it", async (t) => {
+    const lines: string[] = [];
+    const master = await startTestMaster(t, undefined, {
+      logLevel: "trace",
+      logDestination: { write: (line: string) => void lines.push(line) },
+    });
+    const [link] = await join(t, master, (await master.core.grids.get("default")).token, "one");
+    await link.next("desired.snapshot");
+    const image = "registry.example.com/team/app";
+    await master.core.nodeInstances.setDesired("default", "one", [desiredInstance(1, { image })]);
+    const password = "registry-password-on-the-link";
+    for (const url of ["https://registry.example.com/", "https://quay.io/"]) {
+      const body = { url, username: "bot", password };
+      const created = await sendJson(master.url, "/v1/grids/default/external_registries", "POST", body, master.auth);
+      assert.equal(created.status, 201, created.text);
+    }
+    link.send({ type: "registry.credentials.request", request_id: "a", image: `${image}:latest` });
+    // The grid has a login for quay.io, but nothing on this node pulls from it.
+    link.send({ type: "registry.credentials.request", request_id: "b", image: "quay.io/coreos/etcd" });
+    const answers = await eventually(
+      async () => link.messages.filter((message) => message.type === "registry.credentials"),
+      (found) => found.length === 2,
+    );
+    assert.deepEqual(answers, [
+      {
+        type: "registry.credentials",
+        request_id: "a",
+        credentials: { username: "bot", password, serveraddress: "registry.example.com" },
+      },
+      { type: "registry.credentials", request_id: "b", credentials: null },
+    ]);
+    await master.close();
+    assert.match(lines.join(""), /registry login asked for a pull/);
+    assert.ok(!lines.join("").includes(password), "the password appeared in the master's log");
   });
 
   it("closes its links when the master shuts down", async (t) => {

@@ -1,5 +1,10 @@
 import { InvalidImageReferenceError } from "./invalid-image-reference-error.ts";
 
+/**
+ * Image references as Docker reads them, for the agent (what to pull, the name Docker stores) and
+ * the master (which registry's login an image needs).
+ */
+
 /** An image reference split the way Docker reads it: `[domain/]path[:tag][@digest]`. */
 export interface ImageReference {
   /** Registry host when the reference names one (`registry.example.com:5000`, `localhost`), else null (Docker Hub). */
@@ -17,6 +22,17 @@ const DOMAIN =
 const REFERENCE = new RegExp(
   `^(?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::([\\w][\\w.-]{0,127}))?(?:@([a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}))?$`,
 );
+
+/** The registry host of images named without one (`busybox`, `library/redis:7`). */
+export const DOCKER_HUB_HOST = "docker.io";
+
+/** The names Docker Hub goes by; a registry added under any of them serves Hub images. */
+export const DOCKER_HUB_ALIASES: readonly string[] = [
+  DOCKER_HUB_HOST,
+  "index.docker.io",
+  "registry-1.docker.io",
+  "registry.hub.docker.com",
+];
 
 /** Whether the first component names a registry rather than a Docker Hub namespace (Docker's own rule). */
 function isDomain(component: string): boolean {
@@ -52,4 +68,14 @@ export function pullTarget(reference: string): { readonly repository: string; re
   const parsed = parseImageReference(reference);
   const repository = parsed.domain === null ? parsed.path : `${parsed.domain}/${parsed.path}`;
   return { repository, tag: parsed.digest ?? parsed.tag ?? "latest" };
+}
+
+/**
+ * The registry an image reference points at, lowercased `host[:port]` (`localhost:5000/x` →
+ * `localhost:5000`, `quay.io/a/b` → `quay.io`, `busybox` and Hub's other names → `docker.io`).
+ * Throws InvalidImageReferenceError for a reference Docker would refuse.
+ */
+export function imageRegistryHost(reference: string): string {
+  const domain = parseImageReference(reference).domain?.toLowerCase();
+  return domain === undefined || DOCKER_HUB_ALIASES.includes(domain) ? DOCKER_HUB_HOST : domain;
 }
