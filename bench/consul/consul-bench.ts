@@ -107,10 +107,10 @@ try {
   }
 
   log(`${watchers} blocking queries on one prefix…`);
-  const blocking = await blockingFanOut(master, berth, watchers);
-
+  // The fan-out counts the master's sockets: the load connections go first.
   berth.close();
   etcdClient.close();
+  const blocking = await blockingFanOut(master, watchers);
 
   const columns: Column[] = [
     { header: "workload" },
@@ -176,13 +176,16 @@ interface FanOutResult {
 }
 
 /** Opens `count` blocking queries on one prefix, waits until the master holds them all, then writes once. */
-async function blockingFanOut(master: MasterProcess, client: HttpLoadClient, count: number): Promise<FanOutResult> {
-  await client.send("PUT", "/v1/kv/bench/watch/seed", "x");
-  const first = await client.send("GET", "/v1/kv/bench/watch/?recurse");
+async function blockingFanOut(master: MasterProcess, count: number): Promise<FanOutResult> {
+  const setup = new HttpLoadClient(master.url, 1);
+  await setup.send("PUT", "/v1/kv/bench/watch/seed", "x");
+  const first = await setup.send("GET", "/v1/kv/bench/watch/?recurse");
   const index = Number(first.headers["x-consul-index"]);
+  setup.close();
   const watching = new HttpLoadClient(master.url, count);
+  // Once every earlier connection is gone, each socket the master opens from here on is a query's.
+  const filesBefore = await settledOpenFiles(master);
   const rssBefore = await master.rssBytes();
-  const filesBefore = await master.openFiles();
 
   const opened = performance.now();
   const answeredAt: number[] = [];
@@ -191,7 +194,7 @@ async function blockingFanOut(master: MasterProcess, client: HttpLoadClient, cou
   const failures = new Map<string, number>();
   let written = Number.POSITIVE_INFINITY;
   const queries: Promise<{ status: number; index: number } | undefined>[] = [];
-  // In batches, so that the connection storm stays within the listen backlog.
+  // In batches, so that the connection storm stays within the master's listen backlog.
   for (let start = 0; start < count; start += 250) {
     const connected: Promise<void>[] = [];
     for (let i = start; i < Math.min(count, start + 250); i++) {
@@ -216,6 +219,11 @@ async function blockingFanOut(master: MasterProcess, client: HttpLoadClient, cou
       );
     }
     await Promise.all(connected);
+    // Paced by the master's accepts, not by the client's connects: a busy master's full accept
+    // queue would otherwise reset the connections it could not take in time.
+    const accepted = filesBefore + Math.min(count, start + 250);
+    const paceDeadline = Date.now() + 30_000;
+    while ((await master.openFiles()) < accepted && Date.now() < paceDeadline) await sleep(10);
   }
   // The master holds a socket per query once it has accepted it, and is idle once it has parsed them all.
   const deadline = Date.now() + 60_000;
@@ -249,6 +257,18 @@ async function blockingFanOut(master: MasterProcess, client: HttpLoadClient, cou
     rssBefore,
     rssWaiting,
   };
+}
+
+/** The master's open files once the count has held still for half a second. */
+async function settledOpenFiles(master: MasterProcess): Promise<number> {
+  let last = await master.openFiles();
+  for (let still = 0; still < 5; ) {
+    await sleep(100);
+    const now = await master.openFiles();
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
+  return last;
 }
 
 /** Waits until the master has used no CPU for half a second (every query parsed and waiting). */

@@ -11,6 +11,7 @@ import { KeyedQueue } from "../records/keyed-queue.ts";
 import { kvPrefix, kvStoreKey } from "./consul-keys.ts";
 import { decodeKvEntry, type KvEntry } from "./kv-entry.ts";
 import type { KvOpError, KvOperation } from "./kv-operation.ts";
+import { KvTableIndex } from "./kv-table-index.ts";
 import { KvTxnPlan, PENDING_INDEX } from "./kv-txn-plan.ts";
 import type { LockDelayTable } from "./lock-delay-table.ts";
 
@@ -39,12 +40,14 @@ const MAX_ATTEMPTS = 100;
 export class KvService {
   readonly #store: StateStore;
   readonly #lockDelays: LockDelayTable;
+  readonly #tableIndex: KvTableIndex;
   /** Single-key writes of one key take turns, so a hot key's writers do not keep losing the CAS to each other. */
   readonly #writes = new KeyedQueue();
 
   constructor(store: StateStore, lockDelays: LockDelayTable) {
     this.#store = store;
     this.#lockDelays = lockDelays;
+    this.#tableIndex = new KvTableIndex(store);
   }
 
   /**
@@ -59,7 +62,8 @@ export class KvService {
       run: async () => {
         const kv = await this.#store.get(storeKey);
         if (kv && acl.keyRead(key)) return { index: kv.mod_revision, value: decodeKvEntry(kv, kvPrefix(dc).length) };
-        return { index: Math.max(1, this.#store.lastChange(kvPrefix(dc))), value: undefined };
+        // The key's own deletion counts even if the table index has not heard of it yet.
+        return { index: Math.max(this.#tableIndex.of(dc), this.#store.lastChange(storeKey)), value: undefined };
       },
     };
   }
@@ -160,8 +164,9 @@ export class KvService {
    * none; never 0, which clients take as "do not block".
    */
   #listIndex(dc: string, prefix: string): number {
-    const whole = Math.max(1, this.#store.lastChange(kvPrefix(dc)));
-    return prefix === "" ? whole : this.#store.lastChange(kvStoreKey(dc, prefix)) || whole;
+    // Exact for the prefix read (it costs what the read costs); the table index only stands in for a
+    // prefix that never held anything, where no change can have been missed.
+    return this.#store.lastChange(kvStoreKey(dc, prefix)) || this.#tableIndex.of(dc);
   }
 
   /** Keys the store cannot keep are refused before anything runs. */
