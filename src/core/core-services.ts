@@ -126,7 +126,8 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
   });
   const lockDelays = new LockDelayTable();
   const sessions = new SessionService(store, lockDelays, catalog, { ttlMinMs: options.consulSessionTtlMinMs });
-  await sessions.start();
+  const datacenters = new DatacenterDirectory(grids);
+  await sessions.start(await datacenters.list());
   const registries = new RegistryService(store, grids, secretBox);
   const nodeInstances = new NodeInstanceService(store);
   const consulAgent = new LocalAgentService(catalog, new CheckRunner(catalog), {
@@ -165,7 +166,7 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
     nodes: new NodeService(store, grids),
     nodeLinks: new NodeLinkService(store, grids),
     nodeInstances,
-    datacenters: new DatacenterDirectory(grids),
+    datacenters,
     catalog,
     consulAgent,
     events: new EventService(store),

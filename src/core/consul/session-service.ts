@@ -76,16 +76,18 @@ export class SessionService {
     this.#ttlMinMs = options.ttlMinMs ?? DEFAULT_TTL_MIN_MS;
   }
 
-  /** Starts invalidating TTL sessions as their leases run out, beginning with those that ran out while stopped. */
-  async start(): Promise<void> {
+  /**
+   * Starts invalidating TTL sessions as their leases run out, beginning with the sessions of these
+   * datacenters whose lease ran out while the master was down (or before it could act).
+   */
+  async start(datacenters: readonly string[]): Promise<void> {
     this.#store.watch({ key: SESSION_TTL_ROOT, prefix: true }, (batch) => this.#onTtlMarkers(batch));
-    const { kvs } = await this.#store.range("/consul/", { prefix: true, keysOnly: true });
-    for (const { key } of kvs) {
-      const match = /^\/consul\/([^/]+)\/sessions\/([^/]+)$/.exec(key);
-      if (!match) continue;
-      const [, dc = "", id = ""] = match;
-      const lease = (await this.#read(dc, id))?.lease;
-      if (lease && !(await this.#store.get(sessionTtlKey(dc, id)))) await this.invalidate(dc, id);
+    for (const dc of datacenters) {
+      const { kvs } = await this.#store.range(sessionsPrefix(dc), { prefix: true });
+      for (const kv of kvs) {
+        const { session, lease } = decodeSession(kv);
+        if (lease && !(await this.#store.get(sessionTtlKey(dc, session.id)))) await this.invalidate(dc, session.id);
+      }
     }
   }
 

@@ -37,7 +37,7 @@ async function setup(t: TestContext, store?: EmbeddedStore) {
   const lockDelays = new LockDelayTable();
   const catalog = fakeCatalog();
   const sessions = new SessionService(opened, lockDelays, catalog, { ttlMinMs: 500 });
-  await sessions.start();
+  await sessions.start(["dc1"]);
   const kv = new KvService(opened, lockDelays);
   return { store: opened, sessions, kv, catalog, lockDelays, blocking };
 }
