@@ -4,11 +4,12 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, processRssBytes } from "../store/etcd-server.ts";
+import { superviseChild } from "../support/supervised-child.ts";
 
 export interface MasterProcess extends AsyncDisposable {
   readonly url: string;
@@ -22,12 +23,6 @@ export interface MasterProcess extends AsyncDisposable {
 }
 
 const berthBin = fileURLToPath(new URL("../../bin/berth.js", import.meta.url));
-const live = new Set<ChildProcess>();
-
-// Last-resort cleanup when the bench dies without stopping its master (an uncaught error).
-process.once("exit", () => {
-  for (const child of live) child.kill("SIGKILL");
-});
 
 export async function startMasterProcess(): Promise<MasterProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), "berth-consul-bench-"));
@@ -36,23 +31,8 @@ export async function startMasterProcess(): Promise<MasterProcess> {
   const child: ChildProcess = spawn(process.execPath, [...args, "--log-level", "warn", "--consul-acl", "disabled"], {
     stdio: ["ignore", "ignore", "inherit"],
   });
-  live.add(child);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const { exited, stop } = superviseChild(child, { dataDir, graceMs: 15_000 });
   const url = `http://127.0.0.1:${port}`;
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      live.delete(child);
-      await rm(dataDir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
   try {
     await waitReady(url, exited);
   } catch (error) {

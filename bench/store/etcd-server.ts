@@ -10,11 +10,12 @@
  */
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { superviseChild } from "../support/supervised-child.ts";
 
 export interface EtcdServerOptions {
   /** The etcd binary; default: `etcd` found on PATH or in /usr/bin, /usr/local/bin. */
@@ -48,16 +49,6 @@ export interface EtcdServer extends AsyncDisposable {
 }
 
 const loopback = "127.0.0.1";
-const live = new Set<{ child: ChildProcess; dataDir: string }>();
-
-// Last-resort cleanup when the process exits without stopping its servers (an uncaught error).
-process.once("exit", () => {
-  for (const server of live) {
-    server.child.kill("SIGKILL");
-    rmSync(server.dataDir, { recursive: true, force: true });
-  }
-});
-
 /** The etcd binary if one is installed, else undefined. */
 export function findEtcdBinary(): string | undefined {
   const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/bin", "/usr/local/bin"];
@@ -126,8 +117,7 @@ async function startOnce(binary: string, options: EtcdServerOptions): Promise<Et
     ...(options.extraArgs ?? []),
   ];
   const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
-  const entry = { child, dataDir };
-  live.add(entry);
+  const { exited, stop } = superviseChild(child, { dataDir, graceMs: 5000 });
 
   const logLines: string[] = [];
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
@@ -135,24 +125,6 @@ async function startOnce(binary: string, options: EtcdServerOptions): Promise<Et
     if (logLines.length > 50) logLines.splice(0, logLines.length - 50);
   });
   const recentLog = (): string => logLines.join("\n");
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once("exit", () => resolve());
-  });
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
-      live.delete(entry);
-      await rm(dataDir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
 
   try {
     await waitHealthy(clientUrl, child, exited, options.startTimeoutMs ?? 15_000);
