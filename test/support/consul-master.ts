@@ -3,6 +3,7 @@ import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import Consul from "consul";
 import type { MasterOptions } from "../../src/master/start-master.ts";
+import { send, sendJson } from "./http-client.ts";
 import { startTestMaster, type TestMaster } from "./test-master.ts";
 
 export interface ConsulMaster {
@@ -28,6 +29,23 @@ export function consulClient(master: TestMaster, token?: string): Consul {
 /** A client token with these legacy rules, made with a management client; returns its id. */
 export async function clientToken(admin: Consul, rules: string): Promise<string> {
   return ((await admin.acl.legacy.create({ name: rules.slice(0, 64), type: "client", rules })) as { ID: string }).ID;
+}
+
+/**
+ * A test master with Consul ACLs on under default deny and this master token; a maker of client
+ * tokens from legacy rules; and GET and PUT (a JSON body) as a token (none: anonymous).
+ */
+export async function startConsulAclMaster(t: TestContext, masterToken: string) {
+  const { master } = await startConsulMaster(t, { consulAcl: true, consulAclMasterToken: masterToken });
+  const admin = consulClient(master, masterToken);
+  t.after(() => admin.destroy());
+  const headersOf = (id?: string): Record<string, string> => (id === undefined ? {} : { "x-consul-token": id });
+  return {
+    master,
+    token: (rules: string) => clientToken(admin, rules),
+    get: (path: string, id?: string) => send(master.url, path, { headers: headersOf(id) }),
+    put: (path: string, body?: unknown, id?: string) => sendJson(master.url, path, "PUT", body, headersOf(id)),
+  };
 }
 
 type CheckOptions = Exclude<Parameters<Consul["agent"]["check"]["register"]>[0], string>;

@@ -1,21 +1,29 @@
 import { BadRequestError } from "../errors/bad-request-error.ts";
-import { ACL_POLICIES, ACL_RULE_TYPES, type AclPolicy, type AclRules, type AclRuleType } from "./acl-rules.ts";
+import {
+  ACL_POLICIES,
+  ACL_RULE_TYPES,
+  type AclPolicy,
+  type AclRules,
+  type AclRuleType,
+  aclRulesOf,
+} from "./acl-rules.ts";
 import type { HclParser } from "./hcl-parser.ts";
-import { PrefixRules } from "./prefix-rules.ts";
+
+/** "key, service, event, node, session or agent", for the unknown-type message. */
+const RULE_TYPES_TEXT = `${ACL_RULE_TYPES.slice(0, -1).join(", ")} or ${ACL_RULE_TYPES.at(-1)}`;
 
 /** Longest rules text accepted: real rule sets are a few lines, and the parser is slow on megabytes. */
 export const MAX_RULES_LENGTH = 64 * 1024;
 
-export const EMPTY_ACL_RULES: AclRules = {
-  key: new PrefixRules(),
-  service: new PrefixRules(),
-  event: new PrefixRules(),
-};
+/** A token without rules: the default policy decides everything. */
+export const EMPTY_ACL_RULES: AclRules = aclRulesOf({});
 
 /**
  * Compiles legacy Consul ACL rules, in HCL or JSON:
  *   key "foo/" { policy = "write" }      {"key": {"foo/": {"policy": "write"}}}
- * Throws BadRequestError naming the line of a syntax error, or the unknown rule type, attribute or policy.
+ *   session "" { policy = "read" }       {"session": {"": {"policy": "read"}}}
+ * Throws BadRequestError naming the line of a syntax error, or the unknown rule type, attribute or
+ * policy (the legacy kinds Berth has no endpoints for — operator, query, keyring — are unknown types).
  */
 export async function parseAclRules(text: string, parser: HclParser): Promise<AclRules> {
   if (text.length > MAX_RULES_LENGTH) throw failure(`the rules are longer than ${MAX_RULES_LENGTH} characters`);
@@ -30,25 +38,23 @@ export async function parseAclRules(text: string, parser: HclParser): Promise<Ac
 }
 
 function compile(document: unknown): AclRules {
-  const rules: Record<AclRuleType, [string, AclPolicy][]> = { key: [], service: [], event: [] };
+  const rules: Partial<Record<AclRuleType, [string, AclPolicy][]>> = {};
   for (const [type, blocks] of Object.entries(asObject(document) ?? {})) {
     if (!isRuleType(type)) {
-      throw failure(`unknown rule type ${JSON.stringify(type)}: rules may be key, service or event`);
+      throw failure(`unknown rule type ${JSON.stringify(type)}: rules may be ${RULE_TYPES_TEXT}`);
     }
+    const pairs = rules[type] ?? [];
+    rules[type] = pairs;
     // The parser gives repeated blocks as a list; JSON may give one object.
     for (const block of [blocks].flat()) {
       const byPrefix = asObject(block);
       if (!byPrefix) throw shapeFailure(type);
       for (const [prefix, bodies] of Object.entries(byPrefix)) {
-        for (const body of [bodies].flat()) rules[type].push([prefix, policyOf(body, type, prefix)]);
+        for (const body of [bodies].flat()) pairs.push([prefix, policyOf(body, type, prefix)]);
       }
     }
   }
-  return {
-    key: new PrefixRules(rules.key),
-    service: new PrefixRules(rules.service),
-    event: new PrefixRules(rules.event),
-  };
+  return aclRulesOf(rules);
 }
 
 function policyOf(body: unknown, type: AclRuleType, prefix: string): AclPolicy {

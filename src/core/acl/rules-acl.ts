@@ -1,5 +1,5 @@
 import type { Acl } from "./acl.ts";
-import type { AclPolicy, AclRules } from "./acl-rules.ts";
+import type { AclRules, AclRuleType } from "./acl-rules.ts";
 
 /**
  * A client token's permissions: its rules, and the master's default policy for names no rule
@@ -16,11 +16,11 @@ export class RulesAcl implements Acl {
   }
 
   keyRead(key: string): boolean {
-    return this.#read(this.#rules.key.longest(key));
+    return this.#read("key", key);
   }
 
   keyWrite(key: string): boolean {
-    return this.#write(this.#rules.key.longest(key));
+    return this.#write("key", key);
   }
 
   keyWritePrefix(prefix: string): boolean {
@@ -32,26 +32,52 @@ export class RulesAcl implements Acl {
   }
 
   serviceRead(name: string): boolean {
-    return this.#read(this.#rules.service.longest(name));
+    return this.#read("service", name);
   }
 
   serviceWrite(name: string): boolean {
-    return this.#write(this.#rules.service.longest(name));
+    return this.#write("service", name);
   }
 
   eventRead(name: string): boolean {
-    return this.#read(this.#rules.event.longest(name));
+    return this.#read("event", name);
   }
 
   eventWrite(name: string): boolean {
-    return this.#write(this.#rules.event.longest(name));
+    return this.#write("event", name);
   }
 
-  #read(policy: AclPolicy | undefined): boolean {
+  nodeRead(name: string): boolean {
+    return this.#read("node", name);
+  }
+
+  nodeWrite(name: string): boolean {
+    return this.#write("node", name);
+  }
+
+  sessionRead(node: string): boolean {
+    return this.#read("session", node);
+  }
+
+  sessionWrite(node: string): boolean {
+    return this.#write("session", node);
+  }
+
+  agentRead(node: string): boolean {
+    return this.#read("agent", node);
+  }
+
+  agentWrite(node: string): boolean {
+    return this.#write("agent", node);
+  }
+
+  #read(type: AclRuleType, name: string): boolean {
+    const policy = this.#rules[type].longest(name);
     return policy === undefined ? this.#defaultAllow : policy !== "deny";
   }
 
-  #write(policy: AclPolicy | undefined): boolean {
+  #write(type: AclRuleType, name: string): boolean {
+    const policy = this.#rules[type].longest(name);
     return policy === undefined ? this.#defaultAllow : policy === "write";
   }
 }

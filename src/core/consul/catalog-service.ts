@@ -187,6 +187,17 @@ export class CatalogService implements CatalogLookup {
     await this.#changeNode(dc, registration.node, (state) => this.#registrationPlan(dc, registration, state));
   }
 
+  /**
+   * Whether the registration would create its node or change the node's record (address, tagged
+   * addresses, meta) rather than re-post it as it is (Consul's ChangesNode, which decides whether a
+   * registration needs node write).
+   */
+  async changesNode(dc: string, registration: CatalogRegistration): Promise<boolean> {
+    const current = (await this.#store.get(nodeKey(dc, registration.node)))?.value;
+    if (current === undefined) return true;
+    return !registration.skipNodeUpdate && !isDeepStrictEqual(current, nodeRecordOf(registration));
+  }
+
   async deregister(dc: string, deregistration: CatalogDeregistration): Promise<void> {
     await this.#changeNode(dc, deregistration.node, (state) => deregistrationPlan(dc, deregistration, state));
   }
@@ -368,14 +379,7 @@ export class CatalogService implements CatalogLookup {
 
     const existingNode = state.node?.value as CatalogNode | undefined;
     if (!registration.skipNodeUpdate || !existingNode) {
-      if (!registration.address) throw new BadRequestError("Must provide address");
-      const node: CatalogNode = {
-        name,
-        address: registration.address,
-        taggedAddresses: registration.taggedAddresses ?? {},
-        meta: registration.nodeMeta ?? {},
-      };
-      write(nodeKey(dc, name), state.node, node);
+      write(nodeKey(dc, name), state.node, nodeRecordOf(registration));
     } else {
       compare.push(guard(nodeKey(dc, name), state.node));
     }
@@ -425,6 +429,17 @@ export class CatalogService implements CatalogLookup {
     }
     return ops.length === 0 ? undefined : { compare, ops, lostChecks, nodeRemoved: false };
   }
+}
+
+/** The node record a registration writes. */
+function nodeRecordOf(registration: CatalogRegistration): CatalogNode {
+  if (!registration.address) throw new BadRequestError("Must provide address");
+  return {
+    name: registration.node,
+    address: registration.address,
+    taggedAddresses: registration.taggedAddresses ?? {},
+    meta: registration.nodeMeta ?? {},
+  };
 }
 
 function deregistrationPlan(dc: string, request: CatalogDeregistration, state: NodeState): NodePlan | undefined {

@@ -14,17 +14,16 @@ import {
 } from "./catalog-input-schemas.ts";
 import { agentServiceJson, checkJson } from "./catalog-json.ts";
 import {
-  canReadNodes,
+  canReadNode,
   canReadService,
-  readableChecks,
+  readableAgentChecks,
   requireCheckWrite,
-  requireNodeRead,
-  requireNodeWrite,
   requireServiceWrite,
 } from "./consul-acl-filters.ts";
 import { type ConsulReadServices, consulBlockingRead } from "./consul-blocking-read.ts";
 import { consulObject, decodeJsonBody } from "./consul-body.ts";
 import { queryParam, requiredPathName, setPlainReadMeta } from "./consul-query-params.ts";
+import { requireAcl } from "./require-acl.ts";
 
 export interface AgentRouteServices extends ConsulReadServices {
   readonly agent: LocalAgentService;
@@ -59,14 +58,14 @@ export function registerAgentRoutes(app: FastifyInstance, services: AgentRouteSe
   };
 
   app.get("/v1/agent/self", async (request, reply) => {
-    requireNodeRead(request);
+    requireAcl(request, (acl) => acl.agentRead(agent.nodeName));
     setPlainReadMeta(request, reply, services.cluster);
     return { Config: selfConfig(agent), Member: memberJson(agent) };
   });
 
   app.get("/v1/agent/members", async (request, reply) => {
     setPlainReadMeta(request, reply, services.cluster);
-    return canReadNodes(request) ? [memberJson(agent)] : [];
+    return canReadNode(request, agent.nodeName) ? [memberJson(agent)] : [];
   });
 
   app.get("/v1/agent/services", async (request, reply) => {
@@ -83,17 +82,17 @@ export function registerAgentRoutes(app: FastifyInstance, services: AgentRouteSe
       prefixes: [agent.watchPrefix()],
       run: () => agent.checks(),
     });
-    return Object.fromEntries(readableChecks(request, list).map((check) => [check.id, checkJson(check)]));
+    return Object.fromEntries(readableAgentChecks(request, list).map((check) => [check.id, checkJson(check)]));
   });
 
   // Berth masters find each other through their shared store and agents dial the master, so there is
   // no gossip pool to join or to leave: both answer 200 as Consul does once it is done.
   change("/v1/agent/join/*", async (request) => {
-    requireNodeWrite(request);
+    requireAcl(request, (acl) => acl.agentWrite(agent.nodeName));
     requiredPathName(request, "Missing address");
   });
   change("/v1/agent/force-leave/*", async (request) => {
-    requireNodeWrite(request);
+    requireAcl(request, (acl) => acl.agentWrite(agent.nodeName));
   });
 
   change("/v1/agent/service/register", async (request) => {
@@ -130,7 +129,7 @@ export function registerAgentRoutes(app: FastifyInstance, services: AgentRouteSe
     const check = { ...agentCheckOf(body, "Bad check status"), name: body.Name };
     const serviceId = body.ServiceID ?? "";
     const service = serviceId === "" ? undefined : (await agent.services()).value.find((s) => s.id === serviceId);
-    requireCheckWrite(request, { serviceName: service?.name ?? "" });
+    requireCheckWrite(request, { node: agent.nodeName, serviceName: service?.name ?? "" });
     const existing = (await agent.checks()).value.find((known) => known.id === (check.id || check.name));
     if (existing) requireCheckWrite(request, existing);
     await agent.registerCheck(check, serviceId);

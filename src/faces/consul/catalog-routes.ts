@@ -1,7 +1,8 @@
-import type { FastifyInstance } from "fastify";
-import type { CatalogService, CheckRegistration } from "../../core/consul/catalog-service.ts";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { CatalogRegistration, CatalogService, CheckRegistration } from "../../core/consul/catalog-service.ts";
 import type { DatacenterDirectory } from "../../core/consul/datacenter-directory.ts";
 import { BadRequestError } from "../../core/errors/bad-request-error.ts";
+import { aclOf } from "../../http/request-principal.ts";
 import {
   assertValidMeta,
   type CatalogCheckBody,
@@ -12,8 +13,9 @@ import {
 } from "./catalog-input-schemas.ts";
 import { catalogServiceJson, nodeJson, nodeServiceJson } from "./catalog-json.ts";
 import {
-  canReadNodes,
+  canReadNode,
   canReadService,
+  readableInstances,
   requireCheckWrite,
   requireNodeWrite,
   requireServiceWrite,
@@ -60,19 +62,7 @@ export function registerCatalogRoutes(app: FastifyInstance, services: CatalogRou
       catalogCheckOf(check, node),
     );
 
-    if (service) requireServiceWrite(request, service.name);
-    const known = checks.some((check) => check.serviceId !== "" && check.serviceId !== service?.id)
-      ? (await catalog.nodeServices(dc, node)).value?.services
-      : undefined;
-    for (const check of checks) {
-      const serviceName =
-        check.serviceId === "" ? "" : check.serviceId === service?.id ? service.name : serviceNameIn(known, check);
-      // A check of an unknown service is refused by the catalog (400) whoever asks.
-      if (serviceName !== undefined) requireCheckWrite(request, { serviceName });
-    }
-    if (!service && checks.length === 0) requireNodeWrite(request);
-
-    await catalog.register(dc, {
+    const registration: CatalogRegistration = {
       node,
       address: body.Address ?? undefined,
       taggedAddresses: body.TaggedAddresses,
@@ -80,7 +70,9 @@ export function registerCatalogRoutes(app: FastifyInstance, services: CatalogRou
       skipNodeUpdate: body.SkipNodeUpdate ?? false,
       service,
       checks,
-    });
+    };
+    await requireRegistrationAcl(request, catalog, dc, registration);
+    await catalog.register(dc, registration);
     return true;
   });
 
@@ -99,7 +91,7 @@ export function registerCatalogRoutes(app: FastifyInstance, services: CatalogRou
       const found = (await catalog.nodeChecks(dc, node)).value.find((check) => check.id === checkId);
       if (found) requireCheckWrite(request, found);
     }
-    if (serviceId === undefined && checkId === undefined) requireNodeWrite(request);
+    if (serviceId === undefined && checkId === undefined) requireNodeWrite(request, node);
     await catalog.deregister(dc, { node, serviceId, checkId });
     return true;
   });
@@ -118,7 +110,7 @@ export function registerCatalogRoutes(app: FastifyInstance, services: CatalogRou
       prefixes: [catalog.watchPrefix(dc)],
       run: () => catalog.nodes(dc, { nodeMeta }),
     });
-    return canReadNodes(request) ? nodes.map((node) => nodeJson(node, dc)) : [];
+    return nodes.filter((node) => canReadNode(request, node.name)).map((node) => nodeJson(node, dc));
   });
 
   app.get("/v1/catalog/services", async (request, reply) => {
@@ -140,7 +132,7 @@ export function registerCatalogRoutes(app: FastifyInstance, services: CatalogRou
       prefixes: [catalog.watchPrefix(dc)],
       run: () => catalog.serviceNodes(dc, name, filter),
     });
-    return canReadService(request, name) ? entries.map((entry) => catalogServiceJson(entry, dc)) : [];
+    return readableInstances(request, entries).map((entry) => catalogServiceJson(entry, dc));
   });
 
   app.get("/v1/catalog/node/*", async (request, reply) => {
@@ -150,7 +142,7 @@ export function registerCatalogRoutes(app: FastifyInstance, services: CatalogRou
       prefixes: [catalog.watchPrefix(dc)],
       run: () => catalog.nodeServices(dc, name),
     });
-    if (!found || !canReadNodes(request)) return null;
+    if (!found || !canReadNode(request, name)) return null;
     const readable = found.services.filter((service) => canReadService(request, service.name));
     return {
       Node: nodeJson(found.node, dc),
@@ -181,10 +173,33 @@ function catalogCheckOf(check: CatalogCheckBody, node: string): CheckRegistratio
   };
 }
 
-/** The name of the registered service a check refers to; undefined when there is none. */
-function serviceNameIn(
-  known: readonly { id: string; name: string }[] | undefined,
-  check: CheckRegistration,
-): string | undefined {
-  return known?.find((service) => service.id === check.serviceId)?.name;
+/**
+ * Consul's vetting of a catalog registration: node write to create or change the node or to
+ * register its node-level checks (so a service may re-post its node as it is without it); service
+ * write for the service, for the one it replaces under the same ID, and for any other service of
+ * the node whose checks it registers.
+ */
+async function requireRegistrationAcl(
+  request: FastifyRequest,
+  catalog: CatalogService,
+  dc: string,
+  registration: CatalogRegistration,
+): Promise<void> {
+  // A management token may do it all: spare it the lookups.
+  if (aclOf(request).management) return;
+  const { node, service, checks = [] } = registration;
+  if (await catalog.changesNode(dc, registration)) requireNodeWrite(request, node);
+  const known = (await catalog.nodeServices(dc, node)).value?.services ?? [];
+  const nameOf = (serviceId: string) => known.find((existing) => existing.id === serviceId)?.name;
+  if (service) {
+    requireServiceWrite(request, service.name);
+    const replaced = nameOf(service.id);
+    if (replaced !== undefined) requireServiceWrite(request, replaced);
+  }
+  for (const check of checks) {
+    if (check.serviceId === service?.id) continue;
+    const serviceName = check.serviceId === "" ? "" : nameOf(check.serviceId);
+    // A check of an unknown service is refused by the catalog (400) whoever asks.
+    if (serviceName !== undefined) requireCheckWrite(request, { node, serviceName });
+  }
 }

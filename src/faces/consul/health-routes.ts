@@ -3,7 +3,7 @@ import { CHECK_STATUSES, type CheckStatus } from "../../core/consul/catalog-reco
 import { BadRequestError } from "../../core/errors/bad-request-error.ts";
 import { checkJson, healthEntryJson } from "./catalog-json.ts";
 import type { CatalogRouteServices } from "./catalog-routes.ts";
-import { canReadService, readableChecks } from "./consul-acl-filters.ts";
+import { readableChecks, readableInstances } from "./consul-acl-filters.ts";
 import { consulBlockingRead } from "./consul-blocking-read.ts";
 import { datacenterOf, nodeMetaFilter, queryFlag, queryParams, requiredPathName } from "./consul-query-params.ts";
 
@@ -32,7 +32,7 @@ export function registerConsulHealthRoutes(app: FastifyInstance, services: Catal
       prefixes: [catalog.watchPrefix(dc)],
       run: () => catalog.serviceChecks(dc, name, { nodeMeta }),
     });
-    return canReadService(request, name) ? checks.map(checkJson) : [];
+    return readableChecks(request, checks).map(checkJson);
   });
 
   app.get("/v1/health/service/*", async (request, reply) => {
@@ -47,8 +47,8 @@ export function registerConsulHealthRoutes(app: FastifyInstance, services: Catal
       prefixes: [catalog.watchPrefix(dc)],
       run: () => catalog.serviceHealth(dc, name, filter),
     });
-    if (!canReadService(request, name)) return [];
-    return entries.map((entry) => healthEntryJson({ ...entry, checks: readableChecks(request, entry.checks) }, dc));
+    // An instance's checks are its own and its node's: readable with the instance.
+    return readableInstances(request, entries).map((entry) => healthEntryJson(entry, dc));
   });
 
   app.get("/v1/health/state/*", async (request, reply) => {

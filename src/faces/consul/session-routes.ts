@@ -1,18 +1,21 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
+import type { CatalogLookup } from "../../core/consul/catalog-lookup.ts";
 import type { DatacenterDirectory } from "../../core/consul/datacenter-directory.ts";
 import type { SessionRequest, SessionService } from "../../core/consul/session-service.ts";
 import { BadRequestError } from "../../core/errors/bad-request-error.ts";
-import { NotFoundError } from "../../core/errors/not-found-error.ts";
 import { parseGoDuration } from "../../http/go-duration.ts";
 import { type ConsulReadServices, consulBlockingRead } from "./consul-blocking-read.ts";
 import { consulObject, decodeJsonBody, rawBody } from "./consul-body.ts";
 import { datacenterOf, pathRest } from "./consul-query-params.ts";
+import { readableSessions, requireSessionWrite, sessionNotFound, writableSession } from "./session-acl.ts";
 import { sessionJson } from "./session-json.ts";
 
 export interface SessionRouteServices extends ConsulReadServices {
   readonly sessions: SessionService;
   readonly datacenters: DatacenterDirectory;
+  /** Names a new session's node when the request does not: the master's own, as Consul's agent does. */
+  readonly catalog: Pick<CatalogLookup, "localNodeName">;
 }
 
 /** Consul's lockDelayMinThreshold: a lock delay under 1000 (ns) is taken as seconds. */
@@ -49,47 +52,58 @@ const createSchema = consulObject({
 
 /**
  * `/v1/session`: create (PUT, optional JSON body with Consul's defaults), destroy and renew (PUT),
- * info, node and list (GET, blocking).
+ * info, node and list (GET, blocking). Writes take session write on the session's node; reads
+ * show only the sessions the token may read (session-acl.ts).
  */
 export function registerSessionRoutes(app: FastifyInstance, services: SessionRouteServices): void {
-  const { sessions, datacenters } = services;
+  const { sessions, datacenters, catalog } = services;
 
   app.put("/v1/session/create", async (request) => {
     const dc = await datacenterOf(request, datacenters);
-    return { ID: await sessions.create(dc, sessionRequestOf(request.body)) };
+    const fields = sessionRequestOf(request.body);
+    const node = fields.node ?? catalog.localNodeName();
+    requireSessionWrite(request, node);
+    return { ID: await sessions.create(dc, { ...fields, node }) };
   });
 
   app.put("/v1/session/destroy/*", async (request) => {
     const dc = await datacenterOf(request, datacenters);
-    await sessions.destroy(dc, requiredSession(request));
+    const id = requiredSession(request);
+    await writableSession(request, sessions, dc, id);
+    await sessions.destroy(dc, id);
     return true;
   });
 
   app.put("/v1/session/renew/*", async (request) => {
     const dc = await datacenterOf(request, datacenters);
     const id = requiredSession(request);
-    const session = await sessions.renew(dc, id);
-    if (!session) throw new NotFoundError(`Session id '${id}' not found`);
+    const existing = await writableSession(request, sessions, dc, id);
+    // It may also run out between the two steps.
+    const session = existing && (await sessions.renew(dc, id));
+    if (!session) throw sessionNotFound(id);
     return [sessionJson(session)];
   });
 
   app.get("/v1/session/info/*", async (request, reply) => {
     const dc = await datacenterOf(request, datacenters);
     const session = await consulBlockingRead(request, reply, services, sessions.info(dc, requiredSession(request)));
-    // The spec's answer for an unknown session: null rather than a list.
-    return reply.type("application/json").send(session ? JSON.stringify([sessionJson(session)]) : "null");
+    const [readable] = readableSessions(request, session ? [session] : []);
+    // The spec's answer for an unknown session (or one the token may not read): null rather than a list.
+    return reply.type("application/json").send(readable ? JSON.stringify([sessionJson(readable)]) : "null");
   });
 
   app.get("/v1/session/node/*", async (request, reply) => {
     const dc = await datacenterOf(request, datacenters);
     const node = pathRest(request);
     if (node === "") throw new BadRequestError("Missing node name");
-    return (await consulBlockingRead(request, reply, services, sessions.nodeSessions(dc, node))).map(sessionJson);
+    const found = await consulBlockingRead(request, reply, services, sessions.nodeSessions(dc, node));
+    return readableSessions(request, found).map(sessionJson);
   });
 
   app.get("/v1/session/list", async (request, reply) => {
     const dc = await datacenterOf(request, datacenters);
-    return (await consulBlockingRead(request, reply, services, sessions.list(dc))).map(sessionJson);
+    const found = await consulBlockingRead(request, reply, services, sessions.list(dc));
+    return readableSessions(request, found).map(sessionJson);
   });
 }
 

@@ -26,6 +26,11 @@ describe("ACL rules parser", () => {
       }
       service "web" { policy = "write" }
       event "deploy" { policy = "deny" }
+      node "" { policy = "read" }
+      node "web-" { policy = "write" }
+      session "" { policy = "write" }
+      session "db" { policy = "deny" }
+      agent "master-" { policy = "read" }
     `);
     assert.equal(rules.key.longest("bar"), "read");
     assert.equal(rules.key.longest("foo/x"), "write");
@@ -33,6 +38,12 @@ describe("ACL rules parser", () => {
     assert.equal(rules.service.longest("web-2"), "write");
     assert.equal(rules.service.longest("db"), undefined);
     assert.equal(rules.event.longest("deploy"), "deny");
+    assert.equal(rules.node.longest("db-1"), "read");
+    assert.equal(rules.node.longest("web-1"), "write");
+    assert.equal(rules.session.longest("web-1"), "write");
+    assert.equal(rules.session.longest("db-1"), "deny");
+    assert.equal(rules.agent.longest("master-a"), "read");
+    assert.equal(rules.agent.longest("other"), undefined);
   });
 
   it("reads the same rules as JSON, as an object per type", async () => {
@@ -41,12 +52,20 @@ describe("ACL rules parser", () => {
         key: { "": { policy: "read" }, "foo/": { policy: "write" } },
         service: { "": { policy: "read" } },
         event: { "": { policy: "write" } },
+        node: { "": { policy: "read" }, "web-": { policy: "write" } },
+        session: { "": { policy: "write" }, db: { policy: "deny" } },
+        agent: { "master-": { policy: "read" } },
       }),
     );
     assert.equal(rules.key.longest("foo/bar"), "write");
     assert.equal(rules.key.longest("zip"), "read");
     assert.equal(rules.service.longest("anything"), "read");
     assert.equal(rules.event.longest("anything"), "write");
+    assert.equal(rules.node.longest("web-1"), "write");
+    assert.equal(rules.node.longest("db-1"), "read");
+    assert.equal(rules.session.longest("db-1"), "deny");
+    assert.equal(rules.session.longest("web-1"), "write");
+    assert.equal(rules.agent.longest("master-a"), "read");
   });
 
   it("takes the last policy when a prefix is given twice", async () => {
@@ -58,6 +77,7 @@ describe("ACL rules parser", () => {
     for (const text of ["", "  \n", "# only a comment"]) {
       const rules = await parse(text);
       assert.equal(rules.key.longest("x"), undefined);
+      assert.equal(rules.session.longest("x"), undefined);
     }
   });
 
@@ -74,7 +94,13 @@ describe("ACL rules parser", () => {
   });
 
   it("names an unknown rule type, policy or attribute", async () => {
-    await rejects('node "" { policy = "read" }', /unknown rule type "node": rules may be key, service or event/);
+    // Legacy kinds for endpoints Berth does not serve, in the forms Consul takes them.
+    const allowed = "rules may be key, service, event, node, session or agent";
+    await rejects('operator = "read"', new RegExp(`unknown rule type "operator": ${allowed}$`));
+    await rejects('query "" { policy = "read" }', new RegExp(`unknown rule type "query": ${allowed}$`));
+    await rejects('keyring = "write"', new RegExp(`unknown rule type "keyring": ${allowed}$`));
+    await rejects('{"operator": "read"}', /unknown rule type "operator"/);
+    await rejects('node "" { policy = "read" }\nnodes "" { policy = "read" }', /unknown rule type "nodes"/);
     await rejects(
       'key "foo/" { policy = "admin" }',
       /key "foo\/": invalid policy "admin", must be read, write or deny/,
@@ -83,6 +109,8 @@ describe("ACL rules parser", () => {
     await rejects('key "foo/" { polcy = "read" }', /key "foo\/": unknown attribute "polcy"/);
     await rejects('key "foo/" { }', /key "foo\/" has no policy/);
     await rejects('key = "read"', /key rules must be blocks like key "prefix" \{ policy = "read" \}/);
+    await rejects('session = "write"', /session rules must be blocks like session "prefix" \{ policy = "read" \}/);
+    await rejects('node "web-" { policy = "list" }', /node "web-": invalid policy "list"/);
     await rejects('key { policy = "read" }', /key rules must be blocks/);
   });
 

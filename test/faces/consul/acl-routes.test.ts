@@ -139,7 +139,7 @@ describe("Consul ACL endpoints", () => {
         /line 4, column \d+: object expected closing RBRACE/,
       ],
       [{ Rules: 'key "a" {\n  policy = writ\n}' }, /^ACL rule compilation failed: line 2, column \d+: /],
-      [{ Rules: 'node "" { policy = "read" }' }, /unknown rule type "node"/],
+      [{ Rules: 'node "" { policy = "read" }\noperator = "read"' }, /unknown rule type "operator"/],
       [{ Rules: 'key "a" { policy = "admin" }' }, /invalid policy "admin"/],
       [{ Type: "root" }, /^Request decode failed: Type: must be "client" or "management"$/],
       [{ Name: 5 }, /^Request decode failed: Name: must be a string$/],

@@ -264,9 +264,10 @@ describe("Consul catalog endpoints", () => {
     t.after(() => admin.destroy());
     await admin.catalog.register({ node: "n1", address: "10.0.0.1", service: { service: "web" } });
     await admin.catalog.register({ node: "n1", address: "10.0.0.1", service: { service: "db" } });
+    await admin.catalog.register({ node: "n2", address: "10.0.0.2" });
     const token = await clientToken(
       admin,
-      'service "" { policy = "read" }\nservice "web" { policy = "write" }\nservice "db" { policy = "deny" }',
+      'node "" { policy = "read" }\nservice "" { policy = "read" }\nservice "web" { policy = "write" }\nservice "db" { policy = "deny" }',
     );
     const webOnly = consulClient(master, token);
     t.after(() => webOnly.destroy());
@@ -276,48 +277,38 @@ describe("Consul catalog endpoints", () => {
     const node = (await webOnly.catalog.node.services("n1")) as { Services: Record<string, unknown> };
     assert.deepEqual(Object.keys(node.Services), ["web"]);
 
+    // Re-posting the node as it is takes no node write (Consul's ChangesNode); changing it does.
     await webOnly.catalog.register({ node: "n2", address: "10.0.0.2", service: { service: "web" } });
     const denied = await consulFailure(
       webOnly.catalog.register({ node: "n2", address: "10.0.0.2", service: { service: "db" } }),
     );
     assert.deepEqual(denied, { status: 403, body: "Permission denied" });
+    for (const changed of [{ address: "10.0.0.3" }, { address: "10.0.0.2", nodemeta: { rack: "r2" } }]) {
+      const moved = await consulFailure(
+        webOnly.catalog.register({ node: "n2", ...changed, service: { service: "web" } }),
+      );
+      assert.equal(moved.status, 403, `changing the node (${JSON.stringify(changed)}) takes node write`);
+    }
+    const newNode = await consulFailure(
+      webOnly.catalog.register({ node: "n3", address: "10.0.0.3", service: { service: "web" } }),
+    );
+    assert.equal(newNode.status, 403, "creating a node takes node write");
+    // Replacing a service under its ID takes write on the service it replaces too.
+    const replaced = await sendJson(
+      master.url,
+      "/v1/catalog/register",
+      "PUT",
+      {
+        Node: "n1",
+        Address: "10.0.0.1",
+        Service: { ID: "db", Service: "web" },
+      },
+      { "x-consul-token": token },
+    );
+    assert.equal(consulError(replaced, 403), "Permission denied");
     const nodeDeregister = await consulFailure(webOnly.catalog.deregister({ node: "n2" }));
     assert.equal(nodeDeregister.status, 403, "removing a whole node takes a management token");
     const anonymous = await send(master.url, "/v1/catalog/services");
     assert.deepEqual(anonymous.json(), {}, "the anonymous token reads nothing under default deny");
-  });
-
-  it("node-level entries follow the catch-all service rule (Berth's ACLs have no node rules)", async (t) => {
-    const { master } = await startConsulMaster(t, { consulAcl: true, consulAclMasterToken: MASTER_TOKEN });
-    const admin = consulClient(master, MASTER_TOKEN);
-    t.after(() => admin.destroy());
-    await admin.catalog.register({ node: "n1", address: "10.0.0.1", check: { name: "disk", status: "passing" } });
-    const get = (path: string, id?: string) =>
-      send(master.url, path, id === undefined ? {} : { headers: { "x-consul-token": id } });
-
-    // Anonymous, under default deny: node reads come back empty, the agent refuses.
-    assert.deepEqual((await get("/v1/catalog/nodes")).json(), []);
-    assert.equal((await get("/v1/catalog/node/n1")).text, "null");
-    assert.deepEqual((await get("/v1/health/node/n1")).json(), []);
-    assert.deepEqual((await get("/v1/agent/members")).json(), []);
-    assert.equal(consulError(await get("/v1/agent/self"), 403), "Permission denied");
-
-    const reader = await clientToken(admin, 'service "" { policy = "read" }');
-    assert.equal(((await get("/v1/catalog/nodes", reader)).json() as unknown[]).length, 2);
-    assert.equal(((await get("/v1/health/node/n1", reader)).json() as unknown[]).length, 1);
-    assert.equal((await get("/v1/agent/self", reader)).status, 200);
-    const denied = await send(master.url, "/v1/catalog/deregister", {
-      method: "PUT",
-      headers: { "x-consul-token": reader },
-      body: JSON.stringify({ Node: "n1" }),
-    });
-    assert.equal(consulError(denied, 403), "Permission denied", "reading nodes is not writing them");
-    const writer = await clientToken(admin, 'service "" { policy = "write" }');
-    const removed = await send(master.url, "/v1/catalog/deregister", {
-      method: "PUT",
-      headers: { "x-consul-token": writer },
-      body: JSON.stringify({ Node: "n1" }),
-    });
-    assert.equal(removed.status, 200, removed.text);
   });
 });
