@@ -131,7 +131,9 @@ export class WatchHub {
     subscription.pending.push(batch);
     if (subscription.scheduled) return;
     subscription.scheduled = true;
-    queueMicrotask(() => deliver(subscription));
+    // A macrotask, not a microtask: the writer's own promise chain (its HTTP reply) finishes before
+    // any watcher runs, however many are waiting.
+    setImmediate(() => deliver(subscription));
   }
 }
 
