@@ -166,6 +166,26 @@ describe("PlacementGrid filters", () => {
     assert.deepEqual(nodesOf(result), { 1: "n1", 2: "n1" });
     assert.match(result.unplaced[0]!.reason, /less than 1073741824 bytes of memory free" \(0 nodes\)$/);
   });
+  it("counts the service's own instances in service affinity: service!=web on web is one per node", () => {
+    const nodes = [node("n1", { instances: [placed(1), placed(2)] }), node("n2"), node("n3")];
+    const result = scheduleService(nodes, service({ instances: 3, affinity: ["service!=web"] }));
+    assert.deepEqual(
+      result.placements.map((p) => [p.instance, p.node, p.status]),
+      [
+        [1, "n1", "kept"],
+        [2, "n2", "moved"],
+        [3, "n3", "placed"],
+      ],
+    );
+  });
+
+  it("applies hard filters to random placement", () => {
+    const nodes = [node("n1", { labels: ["az=a"] }), node("n2", { labels: ["az=b"] })];
+    const result = scheduleService(nodes, service({ strategy: "random", instances: 3, affinity: ["label==az=b"] }), {
+      random: () => 0,
+    });
+    assert.deepEqual(nodesOf(result), { 1: "n2", 2: "n2", 3: "n2" });
+  });
 });
 
 describe("PlacementGrid failures", () => {
