@@ -177,6 +177,12 @@ export class PlacementGrid {
           while ((job.perNode.get(node) ?? 0) < spec.instances && this.#fits(node, job)) {
             placeOne(nextNumber(), () => node, undefined);
           }
+          // The node took some but ran out (memory, its own port): say so for each one missing.
+          for (let missing = spec.instances - (job.perNode.get(node) ?? 0); missing > 0; missing--) {
+            const instance = nextNumber();
+            const container = containerName(spec.stack, spec.name, instance);
+            unplaced.push({ instance, container, reason: this.#explain(job, instance, node) });
+          }
         }
       }
       if (placements.length === 0) {
@@ -285,8 +291,8 @@ export class PlacementGrid {
     return job.spec.memory === 0 || node.memoryFree >= job.spec.memory;
   }
 
-  /** Why no node is left: the node count after each filter, up to the one that leaves none. */
-  #explain(job: Job, instance: number): string {
+  /** Why no node is left (or why `only` has no room): the node count after each filter, up to the one that leaves none. */
+  #explain(job: Job, instance: number, only?: NodeState): string {
     const { spec } = job;
     const steps: [string, (node: NodeState) => boolean][] = [
       ['filter "drained or disconnected"', (node) => node.available],
@@ -299,14 +305,15 @@ export class PlacementGrid {
     if (spec.memory > 0) {
       steps.push([`filter "less than ${spec.memory} bytes of memory free"`, (node) => node.memoryFree >= spec.memory]);
     }
-    let remaining: readonly NodeState[] = this.#nodes;
+    let remaining: readonly NodeState[] = only === undefined ? this.#nodes : [only];
     const parts: string[] = [];
     for (const [label, keep] of steps) {
       remaining = remaining.filter(keep);
       parts.push(`${label} (${remaining.length} nodes)`);
       if (remaining.length === 0) break;
     }
-    const subject = `instance ${instance} of ${spec.stack === null ? "" : `${spec.stack}/`}${spec.name}`;
+    const where = only === undefined ? "" : ` on node ${only.name}`;
+    const subject = `instance ${instance} of ${spec.stack === null ? "" : `${spec.stack}/`}${spec.name}${where}`;
     return `${subject}: no node left after ${parts.join(", ")}`;
   }
 

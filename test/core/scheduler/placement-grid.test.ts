@@ -207,6 +207,24 @@ describe("PlacementGrid failures", () => {
     const result = scheduleService([node("n1")], service({ strategy: "daemon", affinity: ["node==n2"] }));
     assert.match(result.unplaced[0]!.reason, /affinity "node==n2" \(0 nodes\)$/);
   });
+  it("reports the daemon instances a node has no room for", () => {
+    const nodes = [node("n1", { memoryTotal: 3 * GiB }), node("n2")];
+    const result = scheduleService(nodes, service({ strategy: "daemon", instances: 3, memory: GiB }));
+    assert.deepEqual(nodesOf(result), { 1: "n1", 2: "n1", 3: "n1", 4: "n2", 5: "n2", 6: "n2" });
+    const tight = scheduleService(
+      [node("n1", { memoryTotal: 2 * GiB })],
+      service({ strategy: "daemon", instances: 3, memory: GiB }),
+    );
+    assert.deepEqual(nodesOf(tight), { 1: "n1", 2: "n1" });
+    assert.deepEqual(tight.unplaced, [
+      {
+        instance: 3,
+        container: "web-3",
+        reason:
+          'instance 3 of web on node n1: no node left after filter "drained or disconnected" (1 nodes), filter "less than 1073741824 bytes of memory free" (0 nodes)',
+      },
+    ]);
+  });
 });
 
 describe("PlacementGrid numbering and stickiness", () => {
