@@ -1,0 +1,262 @@
+import type { StateStore, Watcher } from "../../store/state-store.ts";
+import type { OperationKind, OperationKindRegistry, OperationStep, StepContext } from "./operation-kind-registry.ts";
+import {
+  OPERATION_QUEUE_PREFIX,
+  type OperationEvent,
+  type OperationRecord,
+  type OperationState,
+  operationKey,
+  queueKey,
+} from "./operation-record.ts";
+import type { OperationService } from "./operation-service.ts";
+
+export const INTERRUPTED_RESULT = "interrupted by a master restart";
+
+type Outcome = { readonly state: OperationState; readonly result: string; readonly error: string | null };
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/**
+ * Runs queued operations step by step, one at a time per grid and target: the head of each
+ * target's queue in the store runs, the rest wait for it to leave. Claiming is a
+ * compare-and-swap on the record, so two masters never run the same operation.
+ */
+export class OperationRunner {
+  readonly #store: StateStore;
+  readonly #operations: OperationService;
+  readonly #kinds: OperationKindRegistry;
+  readonly #running = new Map<number, { readonly controller: AbortController; readonly done: Promise<void> }>();
+  #watcher: Watcher | undefined;
+  #pumping = false;
+  #pumpAgain = false;
+  #stopped = false;
+
+  constructor(store: StateStore, operations: OperationService, kinds: OperationKindRegistry) {
+    this.#store = store;
+    this.#operations = operations;
+    this.#kinds = kinds;
+  }
+
+  /** Fails what a dead master left running, then runs the queues (and keeps running them as they change). */
+  async start(): Promise<void> {
+    await this.#recover();
+    this.#watcher = this.#store.watch({ key: OPERATION_QUEUE_PREFIX, prefix: true }, () => void this.#pump());
+    await this.#pump();
+  }
+
+  /**
+   * Stops taking work and aborts the running steps without recording an outcome: the store is
+   * closing, and the next start fails them as interrupted. Steps must honour their signal.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#watcher?.cancel();
+    for (const run of this.#running.values()) run.controller.abort(new Error("the master is stopping"));
+    await Promise.all([...this.#running.values()].map((run) => run.done));
+  }
+
+  async #recover(): Promise<void> {
+    const stranded = await this.#operations.list({ states: ["processing", "cancelling"], includeInternal: true });
+    for (const operation of stranded) {
+      const kind = this.#kinds.get(operation.kind);
+      const steps = kind ? kind.steps(operation.params, operation).slice(0, operation.stepsStarted) : [];
+      const total = kind ? kind.steps(operation.params, operation).length : 0;
+      await this.#event(operation.id, {
+        stage: kind?.stage ?? operation.kind,
+        total,
+        task: INTERRUPTED_RESULT,
+        index: operation.stepsStarted,
+        state: "failed",
+        progress: 100,
+        data: { error: INTERRUPTED_RESULT },
+      });
+      const undone = kind ? await this.#compensate(operation, kind, steps, total) : [];
+      await this.#finish(operation, {
+        state: "errored",
+        result: withUndone(INTERRUPTED_RESULT, undone),
+        error: INTERRUPTED_RESULT,
+      });
+    }
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#pumpAgain = false;
+        if (this.#stopped) return;
+        const { kvs } = await this.#store.range(OPERATION_QUEUE_PREFIX, { prefix: true });
+        const heads = new Map<string, number>();
+        for (const kv of kvs) {
+          const queue = kv.key.slice(0, kv.key.lastIndexOf("/"));
+          if (!heads.has(queue)) heads.set(queue, kv.value as number);
+        }
+        for (const id of heads.values()) if (!this.#running.has(id)) this.#launch(id);
+      } while (this.#pumpAgain);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #launch(id: number): void {
+    const controller = new AbortController();
+    const done = this.#claimAndRun(id, controller)
+      .catch(async (error: unknown) => {
+        // A store failure mid-run: record it unless the master is stopping (then recovery does).
+        if (this.#stopped) return;
+        const operation = await this.#operations.get(id).catch(() => undefined);
+        if (operation)
+          await this.#finish(operation, { state: "errored", result: errorText(error), error: errorText(error) });
+      })
+      .catch(() => {})
+      .finally(() => this.#running.delete(id));
+    this.#running.set(id, { controller, done });
+  }
+
+  async #claimAndRun(id: number, controller: AbortController): Promise<void> {
+    const claimed = await this.#operations.change(id, (current) =>
+      current.state === "queued" ? { ...current, state: "processing", startedAt: Date.now() } : undefined,
+    );
+    if (!claimed) return;
+    const kind = this.#kinds.get(claimed.kind);
+    if (!kind) {
+      const error = `no master here knows operation kind ${claimed.kind}`;
+      await this.#finish(claimed, { state: "errored", result: error, error });
+      return;
+    }
+    const cancelWatch = this.#watchCancel(id, controller);
+    try {
+      await this.#run(claimed, kind, controller);
+    } finally {
+      cancelWatch.cancel();
+    }
+  }
+
+  /** Cancelling is a record change, so a cancel through any master reaches the running step. */
+  #watchCancel(id: number, controller: AbortController): Watcher {
+    const abortIfCancelling = (record: OperationRecord | undefined) => {
+      if (record?.state === "cancelling") controller.abort(new Error("cancelled"));
+    };
+    const watcher = this.#store.watch({ key: operationKey(id) }, (batch) => {
+      for (const event of batch.events) abortIfCancelling(event.kv.value as OperationRecord | undefined);
+    });
+    // A cancel between the claim and the watch.
+    void this.#store.get(operationKey(id)).then((kv) => abortIfCancelling(kv?.value as OperationRecord | undefined));
+    return watcher;
+  }
+
+  async #run(operation: OperationRecord, kind: OperationKind, controller: AbortController): Promise<void> {
+    const steps = kind.steps(operation.params, operation);
+    const started: OperationStep[] = [];
+    const context = this.#context(operation);
+    const event = (step: OperationStep, index: number, state: OperationEvent["state"], error?: string) =>
+      this.#event(
+        operation.id,
+        {
+          stage: kind.stage,
+          total: steps.length,
+          task: step.name,
+          index: index + 1,
+          state,
+          progress: state === "started" ? 0 : 100,
+          ...(error === undefined ? {} : { data: { error } }),
+        },
+        state === "started" ? () => ({ stepsStarted: index + 1 }) : undefined,
+      );
+    let failure: { readonly step: string; readonly error: string } | undefined;
+    for (const [index, step] of steps.entries()) {
+      if (controller.signal.aborted) break;
+      await event(step, index, "started");
+      started.push(step);
+      try {
+        await step.run(context, controller.signal);
+        await event(step, index, "finished");
+      } catch (error) {
+        if (this.#stopped) return;
+        const message = controller.signal.aborted ? "cancelled" : errorText(error);
+        await event(step, index, "failed", message);
+        if (!controller.signal.aborted) failure = { step: step.name, error: message };
+        break;
+      }
+    }
+    if (this.#stopped) return;
+    const current = await this.#operations.get(operation.id);
+    const cancelled = !failure && (controller.signal.aborted || current.state === "cancelling");
+    if (!failure && !cancelled) {
+      await this.#finish(current, { state: "done", result: kind.summary?.(current) ?? "done", error: null });
+      return;
+    }
+    const undone = await this.#compensate(operation, kind, started, steps.length);
+    const last = started.at(-1)?.name ?? "the first step";
+    await this.#finish(
+      current,
+      failure
+        ? { state: "errored", result: withUndone(`${failure.step}: ${failure.error}`, undone), error: failure.error }
+        : { state: "cancelled", result: withUndone(`cancelled during ${last}`, undone), error: null },
+    );
+  }
+
+  /** Undoes the started steps, last first; a failing compensation is logged and the rest still run. */
+  async #compensate(
+    operation: OperationRecord,
+    kind: OperationKind,
+    started: readonly OperationStep[],
+    total: number,
+  ): Promise<string[]> {
+    const context = this.#context(operation);
+    const undone: string[] = [];
+    for (let index = started.length - 1; index >= 0; index--) {
+      const step = started[index];
+      if (!step?.compensate) continue;
+      const base = { stage: `Undoing ${kind.stage}`, total, task: step.name, index: index + 1 };
+      await this.#event(operation.id, { ...base, state: "started", progress: 0 });
+      try {
+        await step.compensate(context);
+        await this.#event(operation.id, { ...base, state: "finished", progress: 100 });
+        undone.push(step.name);
+      } catch (error) {
+        await this.#event(operation.id, { ...base, state: "failed", progress: 100, data: { error: errorText(error) } });
+      }
+    }
+    return undone;
+  }
+
+  #context(operation: OperationRecord): StepContext {
+    return {
+      operation,
+      debug: (line) => this.#operations.appendDebug(operation.id, line),
+      setResultOutput: (text) => this.#operations.setResultOutput(operation.id, text),
+    };
+  }
+
+  async #event(
+    id: number,
+    event: Omit<OperationEvent, "time" | "tags">,
+    patch?: (current: OperationRecord) => Partial<OperationRecord>,
+  ): Promise<void> {
+    await this.#operations.appendEvent(id, { time: nowSeconds(), tags: [], ...event }, patch);
+  }
+
+  /** The outcome and the queue exit in one write, so the next operation of the target starts only after. */
+  async #finish(operation: OperationRecord, outcome: Outcome): Promise<void> {
+    await this.#operations.change(
+      operation.id,
+      (current) => ({ ...current, ...outcome, finishedAt: Date.now() }),
+      () => [{ type: "delete", key: queueKey(operation) }],
+    );
+  }
+}
+
+function withUndone(text: string, undone: readonly string[]): string {
+  return undone.length === 0 ? text : `${text}; undone: ${undone.join(", ")}`;
+}

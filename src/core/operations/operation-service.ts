@@ -1,0 +1,189 @@
+import type { JsonValue, StateStore, TxnOp } from "../../store/state-store.ts";
+import { ConflictError } from "../errors/conflict-error.ts";
+import { NotFoundError } from "../errors/not-found-error.ts";
+import { OperationFinishedError } from "./operation-finished-error.ts";
+import {
+  FINISHED_STATES,
+  logKey,
+  logPrefix,
+  OPERATION_COUNTER_KEY,
+  OPERATION_RECORDS_PREFIX,
+  type OperationEvent,
+  type OperationLog,
+  type OperationRecord,
+  type OperationState,
+  operationKey,
+  queueKey,
+} from "./operation-record.ts";
+
+const MAX_ATTEMPTS = 20;
+
+export interface SubmitOperation {
+  readonly kind: string;
+  readonly description: string;
+  readonly user: string;
+  readonly grid: string;
+  readonly target: string;
+  readonly deployment?: string;
+  readonly internal?: boolean;
+  readonly params?: JsonValue;
+}
+
+export interface ListOperations {
+  readonly states?: readonly OperationState[];
+  readonly deployment?: string;
+  readonly includeInternal: boolean;
+  readonly limit?: number;
+}
+
+/**
+ * Operation records, their append-only logs and their per-target queues, all in the store
+ * (so that every master and a restarted one see them). Running them is the runner's job.
+ */
+export class OperationService {
+  readonly #store: StateStore;
+
+  constructor(store: StateStore) {
+    this.#store = store;
+  }
+
+  /** Creates a queued operation with the next id and puts it in its target's queue. */
+  async submit(input: SubmitOperation): Promise<OperationRecord> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const counter = await this.#store.get(OPERATION_COUNTER_KEY);
+      const id = (typeof counter?.value === "number" ? counter.value : 0) + 1;
+      const record: OperationRecord = {
+        id,
+        kind: input.kind,
+        description: input.description,
+        user: input.user,
+        grid: input.grid,
+        target: input.target,
+        deployment: input.deployment ?? null,
+        internal: input.internal ?? false,
+        params: input.params ?? null,
+        state: "queued",
+        createdAt: Date.now(),
+        startedAt: null,
+        finishedAt: null,
+        result: null,
+        error: null,
+        resultOutput: "",
+        stepsStarted: 0,
+        eventCount: 0,
+        debugCount: 0,
+      };
+      const result = await this.#store.txn({
+        compare: [{ key: OPERATION_COUNTER_KEY, target: "mod_revision", op: "==", value: counter?.mod_revision ?? 0 }],
+        success: [
+          { type: "put", key: OPERATION_COUNTER_KEY, value: id },
+          { type: "put", key: operationKey(id), value: record },
+          { type: "put", key: queueKey(record), value: id },
+        ],
+      });
+      if (result.succeeded) return record;
+    }
+    throw new ConflictError("operations are being created concurrently; try again");
+  }
+
+  async get(id: number): Promise<OperationRecord> {
+    const kv = await this.#store.get(operationKey(id));
+    if (!kv) throw new NotFoundError(`Task ${id} not found`);
+    return kv.value as OperationRecord;
+  }
+
+  /** Newest first. */
+  async list(filter: ListOperations): Promise<OperationRecord[]> {
+    const { kvs } = await this.#store.range(OPERATION_RECORDS_PREFIX, { prefix: true });
+    const matching = kvs
+      .map((kv) => kv.value as OperationRecord)
+      .filter(
+        (op) =>
+          (filter.includeInternal || !op.internal) &&
+          (!filter.states || filter.states.includes(op.state)) &&
+          (filter.deployment === undefined || op.deployment === filter.deployment),
+      )
+      .reverse();
+    return filter.limit === undefined ? matching : matching.slice(0, filter.limit);
+  }
+
+  /** A queued operation is cancelled at once; a running one goes to `cancelling` and its runner undoes it. */
+  async cancel(id: number): Promise<OperationRecord> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const kv = await this.#store.get(operationKey(id));
+      if (!kv) throw new NotFoundError(`Task ${id} not found`);
+      const current = kv.value as OperationRecord;
+      if (FINISHED_STATES.includes(current.state)) {
+        throw new OperationFinishedError(`Task ${id} is already finished (${current.state})`);
+      }
+      if (current.state === "cancelling") return current;
+      const next: OperationRecord =
+        current.state === "queued"
+          ? { ...current, state: "cancelled", finishedAt: Date.now(), result: "cancelled before it started" }
+          : { ...current, state: "cancelling" };
+      const extra: TxnOp[] = current.state === "queued" ? [{ type: "delete", key: queueKey(current) }] : [];
+      const result = await this.#store.txn({
+        compare: [{ key: kv.key, target: "mod_revision", op: "==", value: kv.mod_revision }],
+        success: [{ type: "put", key: kv.key, value: next }, ...extra],
+      });
+      if (result.succeeded) return next;
+    }
+    throw new ConflictError(`Task ${id} is being changed concurrently; try again`);
+  }
+
+  /**
+   * Changes the record with compare-and-swap, together with extra writes in the same
+   * transaction (a log line, the queue entry), so that no half of a change is ever stored.
+   */
+  async change(
+    id: number,
+    change: (current: OperationRecord) => OperationRecord | undefined,
+    extra: (next: OperationRecord) => TxnOp[] = () => [],
+  ): Promise<OperationRecord | undefined> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const kv = await this.#store.get(operationKey(id));
+      if (!kv) throw new NotFoundError(`Task ${id} not found`);
+      const next = change(kv.value as OperationRecord);
+      if (next === undefined) return undefined;
+      const result = await this.#store.txn({
+        compare: [{ key: kv.key, target: "mod_revision", op: "==", value: kv.mod_revision }],
+        success: [{ type: "put", key: kv.key, value: next }, ...extra(next)],
+      });
+      if (result.succeeded) return next;
+    }
+    throw new ConflictError(`Task ${id} is being changed concurrently; try again`);
+  }
+
+  /** Appends an event line, optionally changing the record in the same write. */
+  async appendEvent(
+    id: number,
+    event: OperationEvent,
+    patch: (current: OperationRecord) => Partial<OperationRecord> = () => ({}),
+  ): Promise<OperationRecord | undefined> {
+    return this.change(
+      id,
+      (current) => ({ ...current, ...patch(current), eventCount: current.eventCount + 1 }),
+      (next) => [{ type: "put", key: logKey(id, "event", next.eventCount), value: event }],
+    );
+  }
+
+  async appendDebug(id: number, line: string): Promise<void> {
+    await this.change(
+      id,
+      (current) => ({ ...current, debugCount: current.debugCount + 1 }),
+      (next) => [{ type: "put", key: logKey(id, "debug", next.debugCount), value: line }],
+    );
+  }
+
+  async setResultOutput(id: number, text: string): Promise<void> {
+    await this.change(id, (current) => ({ ...current, resultOutput: text }));
+  }
+
+  /** A log as text: the event log as JSON lines, the debug log as lines; "" when empty. */
+  async output(id: number, log: OperationLog | "result"): Promise<string> {
+    const record = await this.get(id);
+    if (log === "result") return record.resultOutput;
+    const { kvs } = await this.#store.range(logPrefix(id, log), { prefix: true });
+    return kvs.map((kv) => `${log === "event" ? JSON.stringify(kv.value) : String(kv.value)}\n`).join("");
+  }
+}
