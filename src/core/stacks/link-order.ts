@@ -1,4 +1,5 @@
 import { StackFileError, type StackFileProblem } from "../errors/stack-file-error.ts";
+import { type FieldPath, formatPath } from "./field-path.ts";
 import type { ServiceSpec } from "./service-spec.ts";
 
 /** A link inside the stack names the service alone; `other-stack/service` is outside it. */
@@ -9,20 +10,27 @@ function isInternal(linkName: string): boolean {
 /**
  * Orders a stack's services so each comes after the services it links to, keeping the
  * file's order otherwise (deploys go in this order, so a linked service exists first).
- * A link to a service the stack lacks, or a cycle, throws StackFileError naming them.
+ * A link to a service the stack lacks, or a cycle, throws StackFileError naming them;
+ * `problemAt` makes its problems, so a stack file's can carry their lines.
  */
 export function orderByLinks<Service extends Pick<ServiceSpec, "name" | "links">>(
   services: readonly Service[],
+  problemAt: (path: FieldPath, message: string) => StackFileProblem = (path, message) => ({
+    path: formatPath(path),
+    message,
+  }),
 ): Service[] {
   const byName = new Map(services.map((service) => [service.name, service]));
   const problems: StackFileProblem[] = [];
   for (const service of services) {
     service.links.forEach((link, index) => {
       if (isInternal(link.name) && !byName.has(link.name))
-        problems.push({
-          path: `services.${service.name}.links[${index}]`,
-          message: `links to service "${link.name}", which is not in this stack`,
-        });
+        problems.push(
+          problemAt(
+            ["services", service.name, "links", index],
+            `links to service "${link.name}", which is not in this stack`,
+          ),
+        );
     });
   }
   if (problems.length > 0) throw new StackFileError(problems);
@@ -36,7 +44,7 @@ export function orderByLinks<Service extends Pick<ServiceSpec, "name" | "links">
     const seen = visiting.indexOf(service.name);
     if (seen >= 0) {
       const cycle = [...visiting.slice(seen), service.name].join(" -> ");
-      throw new StackFileError([{ path: `services.${service.name}.links`, message: `link cycle: ${cycle}` }]);
+      throw new StackFileError([problemAt(["services", service.name, "links"], `link cycle: ${cycle}`)]);
     }
     visiting.push(service.name);
     for (const link of service.links) {

@@ -7,6 +7,7 @@ import {
   STACK_SERVICE_KEYS,
   unknownServiceKeyMessage,
 } from "./compose-service.ts";
+import { type FieldPath, formatPath } from "./field-path.ts";
 import { interpolateText } from "./interpolate-text.ts";
 import { orderByLinks } from "./link-order.ts";
 import { asPlainObject } from "./plain-object.ts";
@@ -28,20 +29,9 @@ export type StackDefinition = {
   readonly volumes: readonly { readonly name: string; readonly external: string }[];
 };
 
-type Path = readonly (string | number)[];
-
 const TOP_LEVEL_KEYS = ["stack", "version", "description", "variables", "services", "volumes", "expose"];
 const STACK_NAME = /^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*$/i;
 const VERSION = /^\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
-
-/** `services.web.ports[1]`: dots between keys, brackets around indexes. */
-export function formatPath(path: Path): string {
-  return path.reduce<string>(
-    (text, segment) =>
-      typeof segment === "number" ? `${text}[${segment}]` : text === "" ? segment : `${text}.${segment}`,
-    "",
-  );
-}
 
 /**
  * Parses and resolves a stack file (kontena.yml style: compose services plus Kontena keys).
@@ -51,14 +41,17 @@ export function parseStackFile(text: string, sources: VariableSources = {}): Sta
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const problems: StackFileProblem[] = [];
-  const report = (path: Path, message: string, at?: Node | null): void => {
+  const problemAt = (path: FieldPath, message: string, at?: Node | null): StackFileProblem => {
     const node = at ?? nearestNode(path);
     const offset = node?.range?.[0];
     const position = offset === undefined ? undefined : lineCounter.linePos(offset);
-    problems.push({ path: formatPath(path), ...(position && { line: position.line, column: position.col }), message });
+    return { path: formatPath(path), ...(position && { line: position.line, column: position.col }), message };
+  };
+  const report = (path: FieldPath, message: string, at?: Node | null): void => {
+    problems.push(problemAt(path, message, at));
   };
   // The node at a path, or at its closest ancestor in the file (a missing key has no node).
-  const nearestNode = (path: Path): Node | undefined => {
+  const nearestNode = (path: FieldPath): Node | undefined => {
     for (let length = path.length; length > 0; length--) {
       const node = doc.getIn(path.slice(0, length), true);
       if (node !== undefined && node !== null && typeof node === "object") return node as Node;
@@ -115,6 +108,7 @@ export function parseStackFile(text: string, sources: VariableSources = {}): Sta
   const services = readServices(file.services, report, (path) =>
     keyNode(doc.getIn(path.slice(0, -1), true), path.at(-1)),
   );
+  reportUndeclaredVolumes(services, volumes, report);
   if (file.expose !== undefined && !services.some((service) => service.name === file.expose))
     report(["expose"], `exposes service "${String(file.expose)}", which is not in this stack`);
   if (problems.length > 0) fail();
@@ -127,12 +121,12 @@ export function parseStackFile(text: string, sources: VariableSources = {}): Sta
     ...(typeof file.description === "string" && { description: file.description }),
     ...(typeof file.expose === "string" && { expose: file.expose }),
     variables,
-    services: orderByLinks(services),
+    services: orderByLinks(services, problemAt),
     volumes,
   };
 }
 
-type Report = (path: Path, message: string, at?: Node | null) => void;
+type Report = (path: FieldPath, message: string, at?: Node | null) => void;
 
 /** The key node of a map entry, so an unknown key's line is the key's. */
 function keyNode(map: unknown, key: string | number | undefined): Node | undefined {
@@ -143,12 +137,12 @@ function keyNode(map: unknown, key: string | number | undefined): Node | undefin
 
 function reportIssues(
   issues: readonly z.core.$ZodIssue[],
-  base: Path,
+  base: FieldPath,
   report: Report,
-  rename?: (path: Path) => Path,
+  rename?: (path: FieldPath) => FieldPath,
 ): void {
   for (const issue of issues) {
-    const own = rename ? rename(issue.path as Path) : (issue.path as Path);
+    const own = rename ? rename(issue.path as FieldPath) : (issue.path as FieldPath);
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) report([...base, ...own, key], "unknown key");
     } else {
@@ -187,7 +181,12 @@ function resolveVariables(raw: unknown, sources: VariableSources, report: Report
  * plain (unquoted) value that becomes an integer or boolean is one, as it would be had the
  * author typed it: `instances: ${count}` gives an integer.
  */
-function interpolate(node: unknown, path: Path, lookup: (name: string) => string | undefined, report: Report): void {
+function interpolate(
+  node: unknown,
+  path: FieldPath,
+  lookup: (name: string) => string | undefined,
+  report: Report,
+): void {
   if (isMap(node)) {
     for (const pair of node.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : "?";
@@ -236,8 +235,30 @@ function readVolumes(raw: unknown, report: Report): StackDefinition["volumes"] {
   return volumes;
 }
 
+/**
+ * A named volume (`data:/data`, not a host path like `/srv:/data`) must be one of the
+ * stack's volumes, as in Kontena: otherwise a typo would quietly create a new volume.
+ */
+function reportUndeclaredVolumes(
+  services: readonly ServiceSpec[],
+  volumes: StackDefinition["volumes"],
+  report: Report,
+): void {
+  const declared = new Set(volumes.map((volume) => volume.name));
+  for (const service of services) {
+    service.volumes.forEach((volume, index) => {
+      const [source, target] = volume.split(":");
+      if (target === undefined || source === undefined || /^[/.~]/.test(source) || declared.has(source)) return;
+      report(
+        ["services", service.name, "volumes", index],
+        `uses volume "${source}", which is not in the stack's volumes`,
+      );
+    });
+  }
+}
+
 /** Shows a service spec field's problem at the stack file key it came from. */
-function toSourcePath(path: Path): Path {
+function toSourcePath(path: FieldPath): FieldPath {
   const [field, ...rest] = path;
   const source = typeof field === "string" ? SPEC_FIELD_SOURCES[field] : undefined;
   // The name comes from the service's key, so its problems belong to the service.
@@ -245,7 +266,7 @@ function toSourcePath(path: Path): Path {
   return source === undefined ? path : [...source, ...rest];
 }
 
-function readServices(raw: unknown, report: Report, keyAt: (path: Path) => Node | undefined): ServiceSpec[] {
+function readServices(raw: unknown, report: Report, keyAt: (path: FieldPath) => Node | undefined): ServiceSpec[] {
   const map = asPlainObject(raw);
   if (map === undefined) {
     report(["services"], "must be a map of service names to services");

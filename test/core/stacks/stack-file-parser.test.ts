@@ -252,18 +252,19 @@ test("bad values are shown by the author's keys and lines", () => {
   );
 });
 
-test("expose must name a service of the stack, volumes must be external", () => {
+test("expose must name a service of the stack, volumes must be declared and external", () => {
   assert.deepEqual(
     reported(
       "stack: me/app",
       "version: 1.0.0",
       "services:",
-      "  app: {image: berth-test/busybox:latest}",
+      "  app: {image: berth-test/busybox:latest, volumes: [/srv:/srv, ./conf:/conf, /cache, logs:/logs:ro]}",
       "volumes:",
       "  data: {driver: local}",
       "expose: db",
     ),
     [
+      `4 services.app.volumes[3]: uses volume "logs", which is not in the stack's volumes`,
       "6 volumes.data.driver: unknown key; a stack volume takes external",
       "6 volumes.data: needs external: the grid volume's name, or true for the same name",
       '7 expose: exposes service "db", which is not in this stack',
@@ -280,6 +281,6 @@ test("a link cycle in a file is a StackFileError naming the services", () => {
       "  web: {image: berth-test/busybox:latest, links: [api]}",
       "  api: {image: berth-test/busybox:latest, links: ['web:frontend']}",
     ),
-    ["- services.web.links: link cycle: web -> api -> web"],
+    ["4 services.web.links: link cycle: web -> api -> web"],
   );
 });
