@@ -96,7 +96,7 @@ export function parseStackFile(text: string, sources: VariableSources = {}): Sta
 
   if (typeof file.stack !== "string" || !STACK_NAME.test(file.stack))
     report(["stack"], file.stack === undefined ? "is required (owner/name)" : "must be owner/name");
-  const version = file.version === undefined ? undefined : String(file.version);
+  const version = scalarText(doc.getIn(["version"], true));
   if (version === undefined || !VERSION.test(version))
     report(
       ["version"],
@@ -124,6 +124,15 @@ export function parseStackFile(text: string, sources: VariableSources = {}): Sta
     services: orderByLinks(services, problemAt),
     volumes,
   };
+}
+
+/**
+ * A scalar as the author wrote it: YAML reads `version: 1.10` as the number 1.1, but a
+ * version is text. Interpolated values are text already.
+ */
+function scalarText(node: unknown): string | undefined {
+  if (!isScalar(node) || node.value === null) return undefined;
+  return typeof node.value === "string" ? node.value : (node.source ?? String(node.value));
 }
 
 type Report = (path: FieldPath, message: string, at?: Node | null) => void;

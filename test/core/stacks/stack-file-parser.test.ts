@@ -113,6 +113,11 @@ test("a two-service stack resolves: variables, compose keys, link order", () => 
   ]);
 });
 
+test("a version is kept as written, though YAML would read it as a number", () => {
+  const stack = parseStackFile(lines("stack: me/app", "version: 1.10", "services: {app: {image: berth-test/busybox}}"));
+  assert.equal(stack.version, "1.10");
+});
+
 test("variables come from given values, then the environment, then defaults", () => {
   const stack = parseStackFile(REDIS, {
     values: { password: "given", sentinels: "5" },
