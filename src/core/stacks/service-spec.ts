@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseAffinityRule } from "./affinity-rule.ts";
+import { parseAffinityRule } from "../scheduler/affinity-rule.ts";
 import { parseByteSize } from "./byte-size.ts";
 import { splitShellWords } from "./shell-words.ts";
 
@@ -81,9 +81,13 @@ const byteSize = z.preprocess(
   z.int().min(0),
 );
 
+// The scheduler's parser is the one grammar for rules, so a rule that passes here also schedules.
 const affinityRule = z.string().superRefine((text, ctx) => {
-  const rule = parseAffinityRule(text);
-  if ("error" in rule) ctx.addIssue({ code: "custom", message: rule.error });
+  try {
+    parseAffinityRule(text);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+  }
 });
 
 /** A link is `name`, `name:alias` or `stack/name:alias`; without an alias the service name is the alias. */

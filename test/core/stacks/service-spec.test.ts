@@ -94,9 +94,9 @@ test("affinity rules are checked, regex values compiled", () => {
   const ok = ["node==node-1", "label!=az=b", "service==~/^db-\\d+$/", "container!=~web-1", "node!=node-2"];
   assert.deepEqual(serviceSpec.parse({ name: "web", image: "x", affinity: ok }).affinity, ok);
   assert.deepEqual(problemsOf({ affinity: ["nodes==a", "node=a", "label==/[/"] }), [
-    'affinity.0: "nodes==a" is not an affinity rule: expected (node|service|container|label)(==|!=|==~|!=~)value',
-    'affinity.1: "node=a" is not an affinity rule: expected (node|service|container|label)(==|!=|==~|!=~)value',
-    'affinity.2: "label==/[/" has an invalid regex: Invalid regular expression: /[/: Unterminated character class',
+    'affinity.0: affinity "nodes==a": expected node|service|container|label, ==, !=, ==~ or !=~, a value',
+    'affinity.1: affinity "node=a": expected node|service|container|label, ==, !=, ==~ or !=~, a value',
+    'affinity.2: affinity "label==/[/": invalid regular expression /[/',
   ]);
 });
 

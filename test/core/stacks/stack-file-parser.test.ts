@@ -248,7 +248,7 @@ test("bad values are shown by the author's keys and lines", () => {
       "1 stack: must be owner/name",
       '2 version: "latest" is not a version like 1.0.0',
       "8 services.web.ports[1].container_port: must be 1-65535",
-      '9 services.web.affinity[0]: "nodes==a" is not an affinity rule: expected (node|service|container|label)(==|!=|==~|!=~)value',
+      '9 services.web.affinity[0]: affinity "nodes==a": expected node|service|container|label, ==, !=, ==~ or !=~, a value',
       '10 services.web.mem_limit: "huge" is not a size: expected bytes or a number with b, k, m or g',
       "11 services.web.deploy.min_health: must be 0-1",
       '14 services.web.hooks.post_start[0].instances: "all" is not "*" or a list of instance numbers like "1,3"',
