@@ -31,6 +31,9 @@ import { AuthorizationCodeService } from "./oauth2/authorization-code-service.ts
 import { ExternalLoginService } from "./oauth2/external-login-service.ts";
 import { ExternalProviderClient } from "./oauth2/external-provider-client.ts";
 import { LoginRequestService } from "./oauth2/login-request-service.ts";
+import { OperationKindRegistry } from "./operations/operation-kind-registry.ts";
+import { OperationRunner } from "./operations/operation-runner.ts";
+import { OperationService } from "./operations/operation-service.ts";
 import { PullCredentialsService } from "./registries/pull-credentials-service.ts";
 import { REGISTRIES_PREFIX, RegistryService } from "./registries/registry-service.ts";
 import { SECRETS_PREFIX, SecretService } from "./secrets/secret-service.ts";
@@ -81,6 +84,12 @@ export interface CoreServices {
   readonly kv: KvService;
   /** Consul sessions: locks on KV entries, with TTLs and invalidation. */
   readonly sessions: SessionService;
+  /** Long-running actions (deploys, scales, restarts…): records, logs and queues. */
+  readonly operations: OperationService;
+  /** The operation kinds the runner knows; register before the master starts the runner. */
+  readonly operationKinds: OperationKindRegistry;
+  /** Runs queued operations; the master starts it (restart recovery first) and stops it before the store closes. */
+  readonly operationRunner: OperationRunner;
 }
 
 /** What the core needs from the master's settings. */
@@ -130,6 +139,8 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
   await sessions.start(await datacenters.list());
   const registries = new RegistryService(store, grids, secretBox);
   const nodeInstances = new NodeInstanceService(store);
+  const operations = new OperationService(store);
+  const operationKinds = new OperationKindRegistry();
   const consulAgent = new LocalAgentService(catalog, new CheckRunner(catalog), {
     dc: DEFAULT_GRID,
     node: localNode,
@@ -172,5 +183,8 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
     events: new EventService(store),
     kv: new KvService(store, lockDelays),
     sessions,
+    operations,
+    operationKinds,
+    operationRunner: new OperationRunner(store, operations, operationKinds),
   };
 }

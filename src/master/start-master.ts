@@ -81,6 +81,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   });
 
   let host: HttpHost | undefined;
+  let stopOperations = async () => {};
   try {
     const consulAcl = consulAclSetup(options);
     const core = await createCoreServices(store, {
@@ -90,6 +91,9 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       consulScriptChecks: options.consulScriptChecks,
       consulSessionTtlMinMs: options.consulSessionTtlMinMs,
     });
+    // Before serving: operations a dead master left running are failed first, queued ones resume.
+    await core.operationRunner.start();
+    stopOperations = () => core.operationRunner.stop();
     const bootstrap = await bootstrapAdmin(core, options);
     host = await createHttpHost({
       faces: createMasterFaces(core, { agentLink: options.agentLink }),
@@ -119,6 +123,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
             core.consulAgent.stop();
             await started.close();
           } finally {
+            await stopOperations();
             await store.close();
           }
           logger.info("stopped");
@@ -144,6 +149,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     return master;
   } catch (error) {
     await host?.close();
+    await stopOperations();
     await store.close();
     throw error;
   }

@@ -244,7 +244,9 @@ export class OperationRunner {
     event: Omit<OperationEvent, "time" | "tags">,
     patch?: (current: OperationRecord) => Partial<OperationRecord>,
   ): Promise<void> {
-    await this.#operations.appendEvent(id, { time: nowSeconds(), tags: [], ...event }, patch);
+    // BOSH's field order: time, stage, tags, then the rest.
+    const { stage, ...rest } = event;
+    await this.#operations.appendEvent(id, { time: nowSeconds(), stage, tags: [], ...rest }, patch);
   }
 
   /** The outcome and the queue exit in one write, so the next operation of the target starts only after. */

@@ -86,10 +86,14 @@ export class OperationService {
     throw new ConflictError("operations are being created concurrently; try again");
   }
 
+  async find(id: number): Promise<OperationRecord | undefined> {
+    return (await this.#store.get(operationKey(id)))?.value as OperationRecord | undefined;
+  }
+
   async get(id: number): Promise<OperationRecord> {
-    const kv = await this.#store.get(operationKey(id));
-    if (!kv) throw new NotFoundError(`Task ${id} not found`);
-    return kv.value as OperationRecord;
+    const record = await this.find(id);
+    if (!record) throw new NotFoundError(`Task ${id} not found`);
+    return record;
   }
 
   /** Newest first. */
@@ -109,26 +113,20 @@ export class OperationService {
 
   /** A queued operation is cancelled at once; a running one goes to `cancelling` and its runner undoes it. */
   async cancel(id: number): Promise<OperationRecord> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const kv = await this.#store.get(operationKey(id));
-      if (!kv) throw new NotFoundError(`Task ${id} not found`);
-      const current = kv.value as OperationRecord;
-      if (FINISHED_STATES.includes(current.state)) {
-        throw new OperationFinishedError(`Task ${id} is already finished (${current.state})`);
-      }
-      if (current.state === "cancelling") return current;
-      const next: OperationRecord =
-        current.state === "queued"
+    const next = await this.change(
+      id,
+      (current) => {
+        if (FINISHED_STATES.includes(current.state)) {
+          throw new OperationFinishedError(`Task ${id} is already finished (${current.state})`);
+        }
+        if (current.state === "cancelling") return undefined;
+        return current.state === "queued"
           ? { ...current, state: "cancelled", finishedAt: Date.now(), result: "cancelled before it started" }
           : { ...current, state: "cancelling" };
-      const extra: TxnOp[] = current.state === "queued" ? [{ type: "delete", key: queueKey(current) }] : [];
-      const result = await this.#store.txn({
-        compare: [{ key: kv.key, target: "mod_revision", op: "==", value: kv.mod_revision }],
-        success: [{ type: "put", key: kv.key, value: next }, ...extra],
-      });
-      if (result.succeeded) return next;
-    }
-    throw new ConflictError(`Task ${id} is being changed concurrently; try again`);
+      },
+      (changed) => (changed.state === "cancelled" ? [{ type: "delete", key: queueKey(changed) }] : []),
+    );
+    return next ?? this.get(id);
   }
 
   /**
