@@ -1,4 +1,5 @@
 import type { JsonValue, StateStore, TxnOp } from "../../store/state-store.ts";
+import type { Principal } from "../auth/principal.ts";
 import { ConflictError } from "../errors/conflict-error.ts";
 import { NotFoundError } from "../errors/not-found-error.ts";
 import { OperationFinishedError } from "./operation-finished-error.ts";
@@ -15,6 +16,7 @@ import {
   operationKey,
   queueKey,
 } from "./operation-record.ts";
+import { canSeeOperation } from "./operation-visibility.ts";
 
 const MAX_ATTEMPTS = 20;
 
@@ -30,6 +32,8 @@ export interface SubmitOperation {
 }
 
 export interface ListOperations {
+  /** Only what this caller may see; everything when absent (the runner's own reads). */
+  readonly visibleTo?: Principal;
   readonly states?: readonly OperationState[];
   readonly deployment?: string;
   readonly includeInternal: boolean;
@@ -103,6 +107,7 @@ export class OperationService {
       .map((kv) => kv.value as OperationRecord)
       .filter(
         (op) =>
+          (!filter.visibleTo || canSeeOperation(filter.visibleTo, op)) &&
           (filter.includeInternal || !op.internal) &&
           (!filter.states || filter.states.includes(op.state)) &&
           (filter.deployment === undefined || op.deployment === filter.deployment),

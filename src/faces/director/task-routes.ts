@@ -1,8 +1,10 @@
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { BadRequestError } from "../../core/errors/bad-request-error.ts";
 import type { OperationRecord, OperationState } from "../../core/operations/operation-record.ts";
 import type { OperationService } from "../../core/operations/operation-service.ts";
+import { canSeeOperation } from "../../core/operations/operation-visibility.ts";
+import { principalOf } from "../../http/request-principal.ts";
 
 /** BOSH's TaskNotFound. */
 const TASK_NOT_FOUND_CODE = 10001;
@@ -47,13 +49,18 @@ function taskView(operation: OperationRecord) {
   };
 }
 
-/** The task, or undefined after answering BOSH's TaskNotFound code (rather than the generic not-found one). */
+/**
+ * The task, or undefined after answering BOSH's TaskNotFound code (rather than the generic
+ * not-found one); a task of a grid the caller is not in is not found either, so ids leak nothing.
+ */
 async function findTask(
   operations: OperationService,
+  request: FastifyRequest,
   reply: FastifyReply,
   id: number,
 ): Promise<OperationRecord | undefined> {
-  const operation = await operations.find(id);
+  const found = await operations.find(id);
+  const operation = found && canSeeOperation(principalOf(request), found) ? found : undefined;
   if (!operation) {
     await reply
       .code(404)
@@ -92,6 +99,7 @@ export function registerTaskRoutes(app: FastifyInstance, operations: OperationSe
   app.get("/tasks", async (request) => {
     const query = parseQuery(listQuery, request.query);
     const list = await operations.list({
+      visibleTo: principalOf(request),
       states: query.state,
       deployment: query.deployment,
       includeInternal: query.verbose > 0,
@@ -101,21 +109,21 @@ export function registerTaskRoutes(app: FastifyInstance, operations: OperationSe
   });
 
   app.get<{ Params: { id: string } }>("/tasks/:id", async (request, reply) => {
-    const operation = await findTask(operations, reply, parseQuery(taskId, request.params.id));
+    const operation = await findTask(operations, request, reply, parseQuery(taskId, request.params.id));
     return operation ? taskView(operation) : reply;
   });
 
   app.get<{ Params: { id: string } }>("/tasks/:id/output", async (request, reply) => {
     const id = parseQuery(taskId, request.params.id);
     const { type } = parseQuery(outputQuery, request.query);
-    if (!(await findTask(operations, reply, id))) return reply;
+    if (!(await findTask(operations, request, reply, id))) return reply;
     return sendOutput(reply, await operations.output(id, type), request.headers.range);
   });
 
   // BOSH cancels through the singular mount.
   app.delete<{ Params: { id: string } }>("/task/:id", async (request, reply) => {
     const id = parseQuery(taskId, request.params.id);
-    if (!(await findTask(operations, reply, id))) return reply;
+    if (!(await findTask(operations, request, reply, id))) return reply;
     await operations.cancel(id);
     return reply.code(204).send();
   });

@@ -176,3 +176,31 @@ test("DELETE /task/:id cancels a running task (204) and refuses a finished one (
   directorError(await send(master.url, "/task/9999", { method: "DELETE", headers: auth }), 404);
   directorError(await send(master.url, `/task/${op.id}`, { method: "DELETE" }), 401);
 });
+
+test("callers who are not master admins see, read and cancel only their grids' tasks", async (t) => {
+  const { master, submit, get, until } = await directorMaster(t);
+  const ours = await submit({ params: { hold: true } });
+  const theirs = await submit({ grid: "other", params: { hold: true } });
+  await until(ours.id, "processing");
+  await until(theirs.id, "processing");
+  await master.core.users.create({ username: "member", password: "a long enough password" });
+  await master.core.users.setGridRole("member", "default", "member");
+  const member = { authorization: `Basic ${Buffer.from("member:a long enough password").toString("base64")}` };
+
+  const listed = (await get("/tasks", member)).json() as Task[];
+  assert.deepEqual(
+    listed.map((task) => task.id),
+    [ours.id],
+  );
+  assert.equal((await get(`/tasks/${ours.id}`, member)).status, 200);
+  for (const path of [`/tasks/${theirs.id}`, `/tasks/${theirs.id}/output?type=event`]) {
+    const hidden = await get(path, member);
+    directorError(hidden, 404);
+    assert.deepEqual(hidden.json(), { code: 10001, description: `Task ${theirs.id} not found` });
+  }
+  const cancelTheirs = await send(master.url, `/task/${theirs.id}`, { method: "DELETE", headers: member });
+  directorError(cancelTheirs, 404);
+  assert.equal(((await get(`/tasks/${theirs.id}`)).json() as Task).state, "processing");
+  assert.equal((await send(master.url, `/task/${ours.id}`, { method: "DELETE", headers: member })).status, 204);
+  await until(ours.id, "cancelled");
+});
