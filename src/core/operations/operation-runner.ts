@@ -37,10 +37,18 @@ export class OperationRunner {
   #pumpAgain = false;
   #stopped = false;
 
-  constructor(store: StateStore, operations: OperationService, kinds: OperationKindRegistry) {
+  readonly #stopGraceMs: number;
+
+  constructor(
+    store: StateStore,
+    operations: OperationService,
+    kinds: OperationKindRegistry,
+    options: { readonly stopGraceMs?: number } = {},
+  ) {
     this.#store = store;
     this.#operations = operations;
     this.#kinds = kinds;
+    this.#stopGraceMs = options.stopGraceMs ?? 5000;
   }
 
   /** Fails what a dead master left running, then runs the queues (and keeps running them as they change). */
@@ -52,13 +60,19 @@ export class OperationRunner {
 
   /**
    * Stops taking work and aborts the running steps without recording an outcome: the store is
-   * closing, and the next start fails them as interrupted. Steps must honour their signal.
+   * closing, and the next start fails them as interrupted. A step that ignores its signal is
+   * left behind after the grace period, so that it cannot hold the master's shutdown.
    */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#watcher?.cancel();
     for (const run of this.#running.values()) run.controller.abort(new Error("the master is stopping"));
-    await Promise.all([...this.#running.values()].map((run) => run.done));
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#stopGraceMs);
+    });
+    await Promise.race([Promise.all([...this.#running.values()].map((run) => run.done)), grace]);
+    clearTimeout(timer);
   }
 
   async #recover(): Promise<void> {

@@ -252,3 +252,33 @@ async function storedState(t: TestContext, dir: string, id: number): Promise<Ope
   await store.close();
   return state;
 }
+
+test("stopping gives up on a step that ignores its signal after the grace period", async (t) => {
+  const store = await openTestStore(t);
+  const kinds = new OperationKindRegistry();
+  let started = () => {};
+  const running = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  kinds.register("stubborn", {
+    stage: "Testing",
+    steps: () => [
+      {
+        name: "forever",
+        run: () => {
+          started();
+          return new Promise<void>(() => {});
+        },
+      },
+    ],
+  });
+  const operations = new OperationService(store);
+  const runner = new OperationRunner(store, operations, kinds, { stopGraceMs: 50 });
+  await runner.start();
+  await operations.submit({ kind: "stubborn", description: "never ends", user: "admin", grid: "default", target: "x" });
+  await running;
+  const before = Date.now();
+  await runner.stop();
+  const waited = Date.now() - before;
+  assert.ok(waited >= 40 && waited < 2000, `stop took ${waited} ms`);
+});
