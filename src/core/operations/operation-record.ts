@@ -54,6 +54,8 @@ export const OPERATION_COUNTER_KEY = `${OPERATIONS_PREFIX}counter`;
 export const OPERATION_RECORDS_PREFIX = `${OPERATIONS_PREFIX}records/`;
 export const OPERATION_QUEUE_PREFIX = `${OPERATIONS_PREFIX}queue/`;
 export const OPERATION_LOGS_PREFIX = `${OPERATIONS_PREFIX}logs/`;
+/** `running/<id>` on the owning master's lease: gone when that master is, so another may recover it. */
+export const OPERATION_RUNNING_PREFIX = `${OPERATIONS_PREFIX}running/`;
 
 /** Zero-padded so that keys sort as their numbers do. */
 function padded(n: number): string {
@@ -67,6 +69,10 @@ export function operationKey(id: number): string {
 /** The queue of one grid's target: its lowest id runs, the others wait. */
 export function targetQueuePrefix(grid: string, target: string): string {
   return `${OPERATION_QUEUE_PREFIX}${encodeURIComponent(grid)}/${encodeURIComponent(target)}/`;
+}
+
+export function runningKey(id: number): string {
+  return `${OPERATION_RUNNING_PREFIX}${padded(id)}`;
 }
 
 export function queueKey(operation: Pick<OperationRecord, "id" | "grid" | "target">): string {

@@ -2,11 +2,14 @@ import type { StateStore, Watcher } from "../../store/state-store.ts";
 import type { OperationKind, OperationKindRegistry, OperationStep, StepContext } from "./operation-kind-registry.ts";
 import {
   OPERATION_QUEUE_PREFIX,
+  OPERATION_RECORDS_PREFIX,
+  OPERATION_RUNNING_PREFIX,
   type OperationEvent,
   type OperationRecord,
   type OperationState,
   operationKey,
   queueKey,
+  runningKey,
 } from "./operation-record.ts";
 import type { OperationService } from "./operation-service.ts";
 
@@ -38,21 +41,39 @@ export class OperationRunner {
   #stopped = false;
 
   readonly #stopGraceMs: number;
+  readonly #leaseTtlSeconds: number;
+  #lease = 0;
+  #keepAlive: NodeJS.Timeout | undefined;
+  #runningWatcher: Watcher | undefined;
+  #recovering: Promise<void> = Promise.resolve();
 
   constructor(
     store: StateStore,
     operations: OperationService,
     kinds: OperationKindRegistry,
-    options: { readonly stopGraceMs?: number } = {},
+    options: { readonly stopGraceMs?: number; readonly leaseTtlSeconds?: number } = {},
   ) {
     this.#store = store;
     this.#operations = operations;
     this.#kinds = kinds;
     this.#stopGraceMs = options.stopGraceMs ?? 5000;
+    this.#leaseTtlSeconds = options.leaseTtlSeconds ?? 10;
   }
 
   /** Fails what a dead master left running, then runs the queues (and keeps running them as they change). */
   async start(): Promise<void> {
+    this.#lease = (await this.#store.grantLease(this.#leaseTtlSeconds)).id;
+    const lease = this.#lease;
+    // A failed renewal is retried by the next tick; a lease that lapsed lets other masters recover.
+    this.#keepAlive = setInterval(
+      () => void this.#store.keepAlive(lease).catch(() => {}),
+      (this.#leaseTtlSeconds * 1000) / 3,
+    );
+    this.#keepAlive.unref();
+    // Another master's lease ending (it died or stopped) leaves its operations to recover.
+    this.#runningWatcher = this.#store.watch({ key: OPERATION_RUNNING_PREFIX, prefix: true }, (batch) => {
+      if (batch.events.some((event) => event.type === "delete")) void this.#recover().catch(() => {});
+    });
     await this.#recover();
     this.#watcher = this.#store.watch({ key: OPERATION_QUEUE_PREFIX, prefix: true }, () => void this.#pump());
     await this.#pump();
@@ -73,11 +94,26 @@ export class OperationRunner {
     });
     await Promise.race([Promise.all([...this.#running.values()].map((run) => run.done)), grace]);
     clearTimeout(timer);
+    this.#runningWatcher?.cancel();
+    clearInterval(this.#keepAlive);
+    // Ending the lease now lets another master recover what ran here without waiting for its expiry.
+    if (this.#lease !== 0) await this.#store.revokeLease(this.#lease).catch(() => {});
   }
 
-  async #recover(): Promise<void> {
-    const stranded = await this.#operations.list({ states: ["processing", "cancelling"], includeInternal: true });
-    for (const operation of stranded) {
+  /** One recovery at a time per master; several masters are kept apart by adopting each operation first. */
+  #recover(): Promise<void> {
+    // A failed round (its caller saw the error) must not stop later ones.
+    this.#recovering = this.#recovering.catch(() => {}).then(() => this.#recoverStranded());
+    return this.#recovering;
+  }
+
+  async #recoverStranded(): Promise<void> {
+    if (this.#stopped) return;
+    const { kvs } = await this.#store.range(OPERATION_RECORDS_PREFIX, { prefix: true });
+    for (const kv of kvs) {
+      const operation = kv.value as OperationRecord;
+      if (operation.state !== "processing" && operation.state !== "cancelling") continue;
+      if (!(await this.#adopt(operation, kv.mod_revision))) continue;
       const kind = this.#kinds.get(operation.kind);
       const steps = kind ? kind.steps(operation.params, operation).slice(0, operation.stepsStarted) : [];
       const total = kind ? kind.steps(operation.params, operation).length : 0;
@@ -97,6 +133,18 @@ export class OperationRunner {
         error: INTERRUPTED_RESULT,
       });
     }
+  }
+
+  /** Takes over an operation whose master is gone (no running key), unless another master got there first. */
+  async #adopt(operation: OperationRecord, modRevision: number): Promise<boolean> {
+    const result = await this.#store.txn({
+      compare: [
+        { key: runningKey(operation.id), target: "version", op: "==", value: 0 },
+        { key: operationKey(operation.id), target: "mod_revision", op: "==", value: modRevision },
+      ],
+      success: [{ type: "put", key: runningKey(operation.id), value: operation.id, lease: this.#lease }],
+    });
+    return result.succeeded;
   }
 
   async #pump(): Promise<void> {
@@ -138,8 +186,11 @@ export class OperationRunner {
   }
 
   async #claimAndRun(id: number, controller: AbortController): Promise<void> {
-    const claimed = await this.#operations.change(id, (current) =>
-      current.state === "queued" ? { ...current, state: "processing", startedAt: Date.now() } : undefined,
+    const claimed = await this.#operations.change(
+      id,
+      (current) =>
+        current.state === "queued" ? { ...current, state: "processing", startedAt: Date.now() } : undefined,
+      () => [{ type: "put", key: runningKey(id), value: id, lease: this.#lease }],
     );
     if (!claimed) return;
     const kind = this.#kinds.get(claimed.kind);
@@ -268,7 +319,10 @@ export class OperationRunner {
     await this.#operations.change(
       operation.id,
       (current) => ({ ...current, ...outcome, finishedAt: Date.now() }),
-      () => [{ type: "delete", key: queueKey(operation) }],
+      () => [
+        { type: "delete", key: queueKey(operation) },
+        { type: "delete", key: runningKey(operation.id) },
+      ],
     );
   }
 }

@@ -75,7 +75,7 @@ class GatedSteps {
   }
 }
 
-async function setUp(t: TestContext, store?: StateStore, gated = new GatedSteps()) {
+async function setUp(t: TestContext, store?: StateStore, gated = new GatedSteps(), leaseTtlSeconds = 10) {
   const actual = store ?? (await openTestStore(t));
   const kinds = new OperationKindRegistry();
   kinds.register("test", {
@@ -83,7 +83,7 @@ async function setUp(t: TestContext, store?: StateStore, gated = new GatedSteps(
     steps: (params, operation) => (params as string[]).map((name) => gated.step(operation, name)),
   });
   const operations = new OperationService(actual);
-  const runner = new OperationRunner(actual, operations, kinds);
+  const runner = new OperationRunner(actual, operations, kinds, { leaseTtlSeconds });
   await runner.start();
   t.after(() => runner.stop());
   const submit = (target: string, steps: string[]) =>
@@ -99,7 +99,7 @@ async function setUp(t: TestContext, store?: StateStore, gated = new GatedSteps(
 }
 
 async function until(operations: OperationService, id: number, state: OperationState): Promise<OperationRecord> {
-  for (let i = 0; i < 500; i++) {
+  for (let i = 0; i < 2000; i++) {
     const record = await operations.get(id);
     if (record.state === state) return record;
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -219,22 +219,20 @@ test("a queued operation cancels at once and the next in its queue runs", async 
   await until(operations, third.id, "done");
 });
 
-test("after a restart, a processing operation is errored and compensated, and queued ones resume", async (t) => {
+test("after a crash and restart, a processing operation is errored and compensated once its lease lapses, and queued ones resume", async (t) => {
   const dir = await makeTempDir(t);
   const gated = new GatedSteps();
-  const before = await setUp(t, await openTestStore(t, dir), gated);
+  const before = await setUp(t, await openTestStore(t, dir), gated, 1);
   const running = await before.submit("web", ["a", "b"]);
   const waiting = await before.submit("web", ["a"]);
   gated.open(`${running.id}:a`);
   await gated.arrived(`${running.id}:b`);
-  // The master dies mid-step: nothing records an outcome.
-  await before.runner.stop();
+  // The master dies mid-step: nothing records an outcome, and its lease lapses only with time.
   await before.store.close();
   assert.equal(await storedState(t, dir, running.id), "processing");
 
   const after = await setUp(t, await openTestStore(t, dir), gated);
-  const failed = await after.operations.get(running.id);
-  assert.equal(failed.state, "errored");
+  const failed = await until(after.operations, running.id, "errored");
   assert.equal(failed.error, INTERRUPTED_RESULT);
   assert.equal(failed.result, `${INTERRUPTED_RESULT}; undone: b, a`);
   assert.ok(
@@ -243,6 +241,30 @@ test("after a restart, a processing operation is errored and compensated, and qu
   await gated.arrived(`${waiting.id}:a`);
   gated.open(`${waiting.id}:a`);
   await until(after.operations, waiting.id, "done");
+});
+
+test("a master leaves another live master's operation alone and recovers it when that master's lease ends", async (t) => {
+  const store = await openTestStore(t);
+  const gated = new GatedSteps();
+  const first = await setUp(t, store, gated);
+  const op = await first.submit("web", ["a", "b"]);
+  gated.open(`${op.id}:a`);
+  await gated.arrived(`${op.id}:b`);
+  const second = await setUp(t, store, gated);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal((await second.operations.get(op.id)).state, "processing");
+  assert.deepEqual(
+    gated.journal.filter((line) => line.startsWith("undo")),
+    [],
+  );
+  // The first master goes away; its lease ends with it.
+  await first.runner.stop();
+  const failed = await until(second.operations, op.id, "errored");
+  assert.equal(failed.result, `${INTERRUPTED_RESULT}; undone: b, a`);
+  assert.deepEqual(
+    gated.journal.filter((line) => line.startsWith("undo")),
+    [`undo ${op.id}:b`, `undo ${op.id}:a`],
+  );
 });
 
 /** The record as the store holds it between two masters' lives, read without a runner. */
