@@ -40,6 +40,17 @@ function addMasterOptions(command: Command): Command {
     );
 }
 
+/** What `berth master` assumes for unset settings; `berth dev` changes only where it listens and keeps data. */
+const MASTER_DEFAULTS = {
+  host: "0.0.0.0",
+  port: "8500",
+  logLevel: "info",
+  jwtTtl: DEFAULT_JWT_TTL,
+  consulAcl: "enabled",
+  consulAclDefaultPolicy: "deny",
+  consulScriptChecks: "disabled",
+} as const;
+
 /** Secrets come from the environment only: flags would show them to everyone running `ps`. */
 function masterSecrets(env: CliContext["env"]) {
   return {
@@ -60,15 +71,7 @@ export function createBerthProgram(context: CliContext): Command {
   addMasterOptions(program.command("master").description("run a master (the control plane) in the foreground"))
     .exitOverride()
     .action(async (flags: MasterSettingsInput) => {
-      const settings = resolveMasterSettings(flags, context.env, {
-        host: "0.0.0.0",
-        port: "8500",
-        logLevel: "info",
-        jwtTtl: DEFAULT_JWT_TTL,
-        consulAcl: "enabled",
-        consulAclDefaultPolicy: "deny",
-        consulScriptChecks: "disabled",
-      });
+      const settings = resolveMasterSettings(flags, context.env, MASTER_DEFAULTS);
       context.setExitCode(await runMaster({ ...settings, ...masterSecrets(context.env) }, false));
     });
 
@@ -80,14 +83,9 @@ export function createBerthProgram(context: CliContext): Command {
     .exitOverride()
     .action(async (flags: MasterSettingsInput) => {
       const settings = resolveMasterSettings(flags, context.env, {
+        ...MASTER_DEFAULTS,
         host: "127.0.0.1",
-        port: "8500",
         dataDir: ".berth",
-        logLevel: "info",
-        jwtTtl: DEFAULT_JWT_TTL,
-        consulAcl: "enabled",
-        consulAclDefaultPolicy: "deny",
-        consulScriptChecks: "disabled",
       });
       // A local agent starts with it when Docker answers (BERTH_NODE_NAME, BERTH_DOCKER_HOST as for `berth agent`).
       const devAgent = resolveDevAgentSettings(context.env);
