@@ -1,15 +1,12 @@
 import type { StateStore } from "../../store/state-store.ts";
 import { assertMasterAdmin } from "../auth/access-policy.ts";
 import type { Principal } from "../auth/principal.ts";
-import { ConflictError } from "../errors/conflict-error.ts";
+import { updateRecord } from "../records/update-record.ts";
 import { parseInput } from "../validation/parse-input.ts";
 import { type ConfigValues, configValuesSchema } from "./config-schema.ts";
 
 /** The store key holding the whole configuration object. */
 export const CONFIG_KEY = "/config";
-
-/** Compare-and-swap attempts against writers on other masters before giving up. */
-const MAX_ATTEMPTS = 10;
 
 /**
  * The master configuration (a flat string map), kept as one record so every change is atomic.
@@ -40,17 +37,12 @@ export class ConfigService {
     assertMasterAdmin(principal);
     const values = parseInput(configValuesSchema, input);
     return this.#serialized(async () => {
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const kv = await this.#store.get(CONFIG_KEY);
-        const next = { ...(kv?.value as ConfigValues | undefined), ...values };
-        // Swap only if nobody (another master) changed it since the read, so no update is lost.
-        const result = await this.#store.txn({
-          compare: [{ key: CONFIG_KEY, target: "mod_revision", op: "==", value: kv?.mod_revision ?? 0 }],
-          success: [{ type: "put", key: CONFIG_KEY, value: next }],
-        });
-        if (result.succeeded) return next;
-      }
-      throw new ConflictError("the configuration is being changed concurrently; try again");
+      // Compare-and-swap, so an update from another master in between is not lost.
+      const next = await updateRecord(this.#store, CONFIG_KEY, (kv) => ({
+        ...(kv?.value as ConfigValues | undefined),
+        ...values,
+      }));
+      return next as ConfigValues;
     });
   }
 
