@@ -398,6 +398,12 @@ export class Converger extends EventEmitter<ConvergerEvents> {
       exit_code: details.exitCode,
       error,
       revision: details.labels[BERTH_LABELS.revision] ?? null,
+      started_at: details.startedAt,
+      health: null,
+      health_output: null,
+      port_ready: null,
+      hooks_ran: [],
+      hook_error: null,
     });
   }
 
@@ -484,7 +490,20 @@ function actualState(details: ContainerDetails, desired: DesiredInstance): Actua
 }
 
 function emptyFields(): ActualFields {
-  return { state: "missing", container_id: null, ip: null, exit_code: null, error: null, revision: null };
+  return {
+    state: "missing",
+    container_id: null,
+    ip: null,
+    exit_code: null,
+    error: null,
+    revision: null,
+    started_at: null,
+    health: null,
+    health_output: null,
+    port_ready: null,
+    hooks_ran: [],
+    hook_error: null,
+  };
 }
 
 function sameFields(actual: ActualInstance, fields: ActualFields): boolean {

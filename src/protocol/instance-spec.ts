@@ -14,6 +14,29 @@ export const portMappingSchema = z.object({
   ip: z.string().optional(),
 });
 
+/** How the agent checks an instance (the service's health_check, with defaults applied). */
+export const healthCheckSchema = z.object({
+  protocol: z.enum(["http", "tcp"]),
+  port: z.number().int().min(1).max(65535),
+  /** http only: the path probed; 200-399 passes. */
+  uri: z.string().default("/"),
+  /** Seconds between checks. */
+  interval: z.number().int().min(1).default(10),
+  /** Seconds after start before the first check. */
+  initial_delay: z.number().int().min(0).default(10),
+  /** Seconds a check may take. */
+  timeout: z.number().int().min(1).default(10),
+});
+export type HealthCheck = z.infer<typeof healthCheckSchema>;
+
+export const postStartHookSchema = z.object({
+  name: z.string().min(1),
+  /** Run as `/bin/sh -c <cmd>` inside the container (exec argv, never a host shell). */
+  cmd: z.string().min(1),
+  oneshot: z.boolean().default(false),
+});
+export type PostStartHook = z.infer<typeof postStartHookSchema>;
+
 export const desiredInstanceSchema = z.object({
   /** Stable id of the instance, `grid/stack/service/N`; also the container label io.berth.instance. */
   id: z.string().min(1),
@@ -43,6 +66,28 @@ export const desiredInstanceSchema = z.object({
   /** running: created and started; stopped: created, not running. */
   state: z.enum(["running", "stopped"]).default("running"),
   /**
+   * Secret references (`secret` in the grid's vault, exposed as env `name`). Only references are
+   * stored; the master's link resolves them into `env` entries when it sends the instance to the
+   * agent, so secret values never sit in the desired set at rest.
+   */
+  secrets: z.array(z.object({ secret: z.string().min(1), name: z.string().min(1) })).default([]),
+  /** The agent runs this check against the container (its IP) and reports `health`. */
+  health_check: healthCheckSchema.nullable().default(null),
+  /** Consecutive failed health checks after which the agent restarts the container. */
+  unhealthy_threshold: z.number().int().min(1).default(3),
+  /** After start, the agent probes this container port until it accepts a connection and reports `port_ready`. */
+  wait_for_port: z.number().int().min(1).max(65535).nullable().default(null),
+  /**
+   * Post-start hooks the agent runs (via exec, `/bin/sh -c cmd`, in order) once the container has
+   * started; already-done oneshot hooks are left out by the master. Reported in `hooks_ran`.
+   */
+  post_start: z.array(postStartHookSchema).default([]),
+  /**
+   * ISO-8601. A running container that started before this is restarted (docker restart) by the
+   * agent: a restart request that survives agent restarts and needs no new revision.
+   */
+  restart_requested_at: z.string().nullable().default(null),
+  /**
    * Changes whenever anything above changes (the master bumps it on every deploy); the agent
    * recreates a container whose label io.berth.revision differs, and leaves it alone otherwise.
    */
@@ -63,6 +108,18 @@ export const actualInstanceSchema = z.object({
   /** The desired revision the container was created from. */
   revision: z.string().nullable(),
   updated_at: z.string(),
+  /** When the container last started (ISO-8601), as the engine says. */
+  started_at: z.string().nullable().default(null),
+  /** null without a health_check; starting until the first check; then the latest result. */
+  health: z.enum(["starting", "passing", "critical"]).nullable().default(null),
+  /** The latest check's output or failure reason. */
+  health_output: z.string().nullable().default(null),
+  /** null without wait_for_port; false while probing; true once the port accepted a connection. */
+  port_ready: z.boolean().nullable().default(null),
+  /** Names of post_start hooks that ran successfully on the current container, in order. */
+  hooks_ran: z.array(z.string()).default([]),
+  /** A hook that failed on the current container (name and output), else null. */
+  hook_error: z.string().nullable().default(null),
 });
 export type ActualInstance = z.infer<typeof actualInstanceSchema>;
 

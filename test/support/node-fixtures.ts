@@ -66,6 +66,12 @@ export function actualInstance(number: number, overrides: Partial<ActualInstance
     error: null,
     revision: "r1",
     updated_at: new Date().toISOString(),
+    started_at: null,
+    health: null,
+    health_output: null,
+    port_ready: null,
+    hooks_ran: [],
+    hook_error: null,
     ...overrides,
   };
 }

@@ -138,6 +138,7 @@ export class NodeLinkService {
         created_at: now,
         updated_at: now,
         last_seen_at: now,
+        availability: "active",
       };
       const numberKey = nodeNumberKey(grid.name, number);
       const result = await this.#store.txn({

@@ -30,6 +30,8 @@ export const storedNodeSchema = z.object({
   updated_at: z.string(),
   /** Last connect, disconnect or usage report. */
   last_seen_at: z.string(),
+  /** drain: the scheduler places nothing here and the reconciler moves stateless instances off. */
+  availability: z.enum(["active", "drain"]).default("active"),
 });
 export type StoredNode = z.infer<typeof storedNodeSchema>;
 
