@@ -52,6 +52,8 @@ export const desiredInstanceSchema = z.object({
   entrypoint: z.array(z.string()).nullable().default(null),
   user: z.string().nullable().default(null),
   ports: z.array(portMappingSchema).default([]),
+  /** Docker network mode: bridge, host, none or container:<name>. */
+  net: z.string().default("bridge"),
   /** Docker volume specs as `docker run -v` takes them: `/data`, `name:/data`, `/host:/data:ro`. */
   volumes: z.array(z.string()).default([]),
   cap_add: z.array(z.string()).default([]),
