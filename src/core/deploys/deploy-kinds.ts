@@ -35,7 +35,10 @@ export type ServiceDeployParams = {
 };
 export type ServiceScaleParams = { readonly service: string; readonly instances: number };
 export type ServiceActionParams = { readonly service: string };
-export type StackActionParams = { readonly stack: string };
+export type StackActionParams = {
+  /** Stack id, `grid/name` (as stackId() makes it). */
+  readonly stack: string;
+};
 
 /**
  * The queue target of an operation on a service: a stack's services share their stack's target,
