@@ -12,7 +12,14 @@ import { ConflictError } from "../errors/conflict-error.ts";
 import { NotFoundError } from "../errors/not-found-error.ts";
 import { ValidationError } from "../errors/validation-error.ts";
 import { parseInput } from "../validation/parse-input.ts";
-import { instanceSegment, nodeInstanceStatesPrefix, nodeInstancesPrefix, nodeKey } from "./node-record.ts";
+import {
+  INSTANCE_STATES_PREFIX,
+  INSTANCES_PREFIX,
+  instanceSegment,
+  nodeInstanceStatesPrefix,
+  nodeInstancesPrefix,
+  nodeKey,
+} from "./node-record.ts";
 
 const MAX_ATTEMPTS = 10;
 
@@ -20,6 +27,13 @@ const MAX_ATTEMPTS = 10;
 export interface DesiredSnapshot {
   readonly revision: number;
   readonly instances: DesiredInstance[];
+}
+
+/** A desired instance where it is placed, with its node's latest report of it. */
+export interface GridInstance {
+  readonly node: string;
+  readonly desired: DesiredInstance;
+  readonly actual: ActualInstance | null;
 }
 
 /** Changes to a node's desired set in one store revision. */
@@ -161,5 +175,32 @@ export class NodeInstanceService {
   async actual(grid: string, node: string): Promise<ActualInstance[]> {
     const result = await this.#store.range(nodeInstanceStatesPrefix(grid, node), { prefix: true });
     return result.kvs.map((kv) => actualInstanceSchema.parse(kv.value));
+  }
+
+  /**
+   * Every desired instance of the grid with its node (the node whose set holds it) and what that
+   * node's agent last reported for it (null before any report), both read at one revision.
+   */
+  async gridInstances(grid: string): Promise<GridInstance[]> {
+    const desired = await this.#store.range(`${INSTANCES_PREFIX}${grid}/`, { prefix: true });
+    const states = await this.#store.range(`${INSTANCE_STATES_PREFIX}${grid}/`, {
+      prefix: true,
+      revision: desired.revision,
+    });
+    // `<node>/<encoded id>` after the grid's prefix on both sides.
+    const actualByKey = new Map(
+      states.kvs.map((kv) => [
+        kv.key.slice(INSTANCE_STATES_PREFIX.length + grid.length + 1),
+        actualInstanceSchema.parse(kv.value),
+      ]),
+    );
+    return desired.kvs.map((kv) => {
+      const nodeAndId = kv.key.slice(INSTANCES_PREFIX.length + grid.length + 1);
+      return {
+        node: nodeAndId.slice(0, nodeAndId.indexOf("/")),
+        desired: desiredInstanceSchema.parse(kv.value),
+        actual: actualByKey.get(nodeAndId) ?? null,
+      };
+    });
   }
 }
