@@ -37,6 +37,10 @@ import { OperationService } from "./operations/operation-service.ts";
 import { PullCredentialsService } from "./registries/pull-credentials-service.ts";
 import { REGISTRIES_PREFIX, RegistryService } from "./registries/registry-service.ts";
 import { SECRETS_PREFIX, SecretService } from "./secrets/secret-service.ts";
+import { SERVICES_PREFIX } from "./services/service-record.ts";
+import { ServiceService } from "./services/service-service.ts";
+import { STACKS_PREFIX } from "./stacks/stack-record.ts";
+import { StackService } from "./stacks/stack-service.ts";
 import { AdminSetupService } from "./users/admin-setup-service.ts";
 import { UserService } from "./users/user-service.ts";
 
@@ -90,6 +94,10 @@ export interface CoreServices {
   readonly operationKinds: OperationKindRegistry;
   /** Runs queued operations; the master starts it (restart recovery first) and stops it before the store closes. */
   readonly operationRunner: OperationRunner;
+  /** Services: their records, and the deploy operations submitted for them. */
+  readonly services: ServiceService;
+  /** Stacks: a stack and its services, written together; stack deploys and removals. */
+  readonly stacks: StackService;
 }
 
 /** What the core needs from the master's settings. */
@@ -118,7 +126,13 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
   const authorizationCodes = new AuthorizationCodeService(store, users, accessTokens);
   const secretBox = new SecretBox(options.masterKey);
   // Records under these prefixes (`<prefix><grid>/…`) are removed with their grid.
-  const grids = new GridService(store, secretBox, [SECRETS_PREFIX, REGISTRIES_PREFIX, ...NODE_SCOPED_PREFIXES]);
+  const grids = new GridService(store, secretBox, [
+    SECRETS_PREFIX,
+    REGISTRIES_PREFIX,
+    SERVICES_PREFIX,
+    STACKS_PREFIX,
+    ...NODE_SCOPED_PREFIXES,
+  ]);
   await grids.ensureDefault();
   const authenticator = new Authenticator(users, [jwt, accessTokens], loginThrottle);
   const consulAcl = options.consulAcl ?? DEFAULT_ACL_SETTINGS;
@@ -186,5 +200,7 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
     operations,
     operationKinds,
     operationRunner: new OperationRunner(store, operations, operationKinds),
+    services: new ServiceService(store, grids, operations, nodeInstances),
+    stacks: new StackService(store, grids, operations),
   };
 }
