@@ -1,6 +1,9 @@
-import type { StateStore, Watcher } from "../../store/state-store.ts";
+import { LeaseNotFoundError } from "../../store/errors/lease-not-found-error.ts";
+import type { JsonValue, StateStore, TxnOp, Watcher } from "../../store/state-store.ts";
+import { ConflictError } from "../errors/conflict-error.ts";
 import type { OperationKind, OperationKindRegistry, OperationStep, StepContext } from "./operation-kind-registry.ts";
 import {
+  logKey,
   OPERATION_QUEUE_PREFIX,
   OPERATION_RECORDS_PREFIX,
   OPERATION_RUNNING_PREFIX,
@@ -17,6 +20,17 @@ export const INTERRUPTED_RESULT = "interrupted by a master restart";
 
 type Outcome = { readonly state: OperationState; readonly result: string; readonly error: string | null };
 
+/** One operation this master runs, under the lease its running key was put on. */
+type Run = {
+  readonly controller: AbortController;
+  readonly lease: number;
+  readonly done: Promise<void>;
+  /** The lease ended under it: another master may own the operation now, so this run writes nothing more. */
+  lost: boolean;
+};
+
+const MAX_ATTEMPTS = 20;
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -29,12 +43,18 @@ function nowSeconds(): number {
  * Runs queued operations step by step, one at a time per grid and target: the head of each
  * target's queue in the store runs, the rest wait for it to leave. Claiming is a
  * compare-and-swap on the record, so two masters never run the same operation.
+ *
+ * A running operation is held by its running key on this master's lease. When the lease ends
+ * under a live master (a stall past its TTL, a failed renewal), another master may recover the
+ * operation while a step still runs here: the lease's steps are aborted at once, and every write
+ * to the record is a compare-and-swap on the record still being processing/cancelling and its
+ * running key still on the lease it ran under, so a finished record is never overwritten.
  */
 export class OperationRunner {
   readonly #store: StateStore;
   readonly #operations: OperationService;
   readonly #kinds: OperationKindRegistry;
-  readonly #running = new Map<number, { readonly controller: AbortController; readonly done: Promise<void> }>();
+  readonly #running = new Map<number, Run>();
   #watcher: Watcher | undefined;
   #pumping = false;
   #pumpAgain = false;
@@ -42,7 +62,9 @@ export class OperationRunner {
 
   readonly #stopGraceMs: number;
   readonly #leaseTtlSeconds: number;
-  #lease = 0;
+  /** The live lease's id (0 before start and while a lost one is being replaced). */
+  #leaseId = 0;
+  #lease: Promise<number> = Promise.resolve(0);
   #keepAlive: NodeJS.Timeout | undefined;
   #runningWatcher: Watcher | undefined;
   #recovering: Promise<void> = Promise.resolve();
@@ -62,17 +84,15 @@ export class OperationRunner {
 
   /** Fails what a dead master left running, then runs the queues (and keeps running them as they change). */
   async start(): Promise<void> {
-    this.#lease = (await this.#store.grantLease(this.#leaseTtlSeconds)).id;
-    const lease = this.#lease;
-    // A failed renewal is retried by the next tick; a lease that lapsed lets other masters recover.
-    this.#keepAlive = setInterval(
-      () => void this.#store.keepAlive(lease).catch(() => {}),
-      (this.#leaseTtlSeconds * 1000) / 3,
-    );
+    this.#lease = this.#grantLease();
+    await this.#lease;
+    this.#keepAlive = setInterval(() => void this.#renew(), (this.#leaseTtlSeconds * 1000) / 3);
     this.#keepAlive.unref();
-    // Another master's lease ending (it died or stopped) leaves its operations to recover.
+    // A lease ending (another master died or stopped, or this one lost its own) leaves operations to recover.
     this.#runningWatcher = this.#store.watch({ key: OPERATION_RUNNING_PREFIX, prefix: true }, (batch) => {
-      if (batch.events.some((event) => event.type === "delete")) void this.#recover().catch(() => {});
+      if (!batch.events.some((event) => event.type === "delete")) return;
+      if (this.#leaseId !== 0 && this.#store.leaseInfo(this.#leaseId) === undefined) this.#leaseLost(this.#leaseId);
+      void this.#recover().catch(() => {});
     });
     await this.#recover();
     this.#watcher = this.#store.watch({ key: OPERATION_QUEUE_PREFIX, prefix: true }, () => void this.#pump());
@@ -97,7 +117,43 @@ export class OperationRunner {
     this.#runningWatcher?.cancel();
     clearInterval(this.#keepAlive);
     // Ending the lease now lets another master recover what ran here without waiting for its expiry.
-    if (this.#lease !== 0) await this.#store.revokeLease(this.#lease).catch(() => {});
+    const lease = await this.#lease.catch(() => 0);
+    if (lease !== 0) await this.#store.revokeLease(lease).catch(() => {});
+  }
+
+  async #grantLease(): Promise<number> {
+    const { id } = await this.#store.grantLease(this.#leaseTtlSeconds);
+    this.#leaseId = id;
+    return id;
+  }
+
+  /** A failed renewal is retried by the next tick; one that finds the lease gone means it was lost. */
+  async #renew(): Promise<void> {
+    const lease = this.#leaseId;
+    if (lease === 0 || this.#stopped) return;
+    await this.#store.keepAlive(lease).catch((error: unknown) => {
+      if (error instanceof LeaseNotFoundError) this.#leaseLost(lease);
+    });
+  }
+
+  /**
+   * The lease ended while this master lives: what ran under it may be recovered by another
+   * master now, so its steps are aborted and write nothing more; new work takes a new lease.
+   */
+  #leaseLost(lease: number): void {
+    if (lease !== this.#leaseId || this.#stopped) return;
+    this.#leaseId = 0;
+    for (const run of this.#running.values()) {
+      if (run.lease !== lease || run.lost) continue;
+      run.lost = true;
+      run.controller.abort(new Error("this master lost its lease on the operation"));
+    }
+    this.#lease = this.#grantLease();
+    // Runs launched meanwhile under no lease wait for it; the queues are looked at again once it is there.
+    void this.#lease.then(
+      () => this.#pump(),
+      () => {},
+    );
   }
 
   /** One recovery at a time per master; several masters are kept apart by adopting each operation first. */
@@ -113,11 +169,15 @@ export class OperationRunner {
     for (const kv of kvs) {
       const operation = kv.value as OperationRecord;
       if (operation.state !== "processing" && operation.state !== "cancelling") continue;
-      if (!(await this.#adopt(operation, kv.mod_revision))) continue;
+      const lease = await this.#lease;
+      if (!(await this.#adopt(operation, kv.mod_revision, lease))) continue;
+      // This master's own run of it lost its lease: let its aborted step wind down before undoing.
+      const own = this.#running.get(operation.id);
+      if (own?.lost) await this.#settled(own);
       const kind = this.#kinds.get(operation.kind);
       const steps = kind ? kind.steps(operation.params, operation).slice(0, operation.stepsStarted) : [];
       const total = kind ? kind.steps(operation.params, operation).length : 0;
-      await this.#event(operation.id, {
+      const owned = await this.#event(operation.id, lease, {
         stage: kind?.stage ?? operation.kind,
         total,
         task: INTERRUPTED_RESULT,
@@ -126,8 +186,9 @@ export class OperationRunner {
         progress: 100,
         data: { error: INTERRUPTED_RESULT },
       });
-      const undone = kind ? await this.#compensate(operation, kind, steps, total) : [];
-      await this.#finish(operation, {
+      if (!owned) continue;
+      const undone = kind ? await this.#compensate(operation, kind, steps, total, lease) : [];
+      await this.#finish(operation.id, lease, {
         state: "errored",
         result: withUndone(INTERRUPTED_RESULT, undone),
         error: INTERRUPTED_RESULT,
@@ -136,15 +197,25 @@ export class OperationRunner {
   }
 
   /** Takes over an operation whose master is gone (no running key), unless another master got there first. */
-  async #adopt(operation: OperationRecord, modRevision: number): Promise<boolean> {
+  async #adopt(operation: OperationRecord, modRevision: number, lease: number): Promise<boolean> {
     const result = await this.#store.txn({
       compare: [
         { key: runningKey(operation.id), target: "version", op: "==", value: 0 },
         { key: operationKey(operation.id), target: "mod_revision", op: "==", value: modRevision },
       ],
-      success: [{ type: "put", key: runningKey(operation.id), value: operation.id, lease: this.#lease }],
+      success: [{ type: "put", key: runningKey(operation.id), value: operation.id, lease }],
     });
     return result.succeeded;
+  }
+
+  /** Waits for a run to end, at most the stop grace period (its step may ignore the signal). */
+  async #settled(run: Run): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#stopGraceMs);
+    });
+    await Promise.race([run.done, grace]);
+    clearTimeout(timer);
   }
 
   async #pump(): Promise<void> {
@@ -156,7 +227,8 @@ export class OperationRunner {
     try {
       do {
         this.#pumpAgain = false;
-        if (this.#stopped) return;
+        // While a lost lease is being replaced there is nothing to claim under; its grant pumps again.
+        if (this.#stopped || this.#leaseId === 0) return;
         const { kvs } = await this.#store.range(OPERATION_QUEUE_PREFIX, { prefix: true });
         const heads = new Map<string, number>();
         for (const kv of kvs) {
@@ -172,36 +244,40 @@ export class OperationRunner {
 
   #launch(id: number): void {
     const controller = new AbortController();
-    const done = this.#claimAndRun(id, controller)
+    const { promise: done, resolve } = Promise.withResolvers<void>();
+    const run: Run = { controller, lease: this.#leaseId, done, lost: false };
+    this.#running.set(id, run);
+    this.#claimAndRun(id, run)
       .catch(async (error: unknown) => {
-        // A store failure mid-run: record it unless the master is stopping (then recovery does).
-        if (this.#stopped) return;
-        const operation = await this.#operations.get(id).catch(() => undefined);
-        if (operation)
-          await this.#finish(operation, { state: "errored", result: errorText(error), error: errorText(error) });
+        // A store failure mid-run: record it unless the master is stopping (then recovery does)
+        // or the run was lost (then the operation is no longer this master's to finish).
+        if (this.#stopped || run.lost) return;
+        await this.#finish(id, run.lease, { state: "errored", result: errorText(error), error: errorText(error) });
       })
       .catch(() => {})
-      .finally(() => this.#running.delete(id));
-    this.#running.set(id, { controller, done });
+      .finally(() => {
+        this.#running.delete(id);
+        resolve();
+      });
   }
 
-  async #claimAndRun(id: number, controller: AbortController): Promise<void> {
+  async #claimAndRun(id: number, run: Run): Promise<void> {
     const claimed = await this.#operations.change(
       id,
       (current) =>
         current.state === "queued" ? { ...current, state: "processing", startedAt: Date.now() } : undefined,
-      () => [{ type: "put", key: runningKey(id), value: id, lease: this.#lease }],
+      () => [{ type: "put", key: runningKey(id), value: id, lease: run.lease }],
     );
     if (!claimed) return;
     const kind = this.#kinds.get(claimed.kind);
     if (!kind) {
       const error = `no master here knows operation kind ${claimed.kind}`;
-      await this.#finish(claimed, { state: "errored", result: error, error });
+      await this.#finish(id, run.lease, { state: "errored", result: error, error });
       return;
     }
-    const cancelWatch = this.#watchCancel(id, controller);
+    const cancelWatch = this.#watchCancel(id, run.controller);
     try {
-      await this.#run(claimed, kind, controller);
+      await this.#run(claimed, kind, run);
     } finally {
       cancelWatch.cancel();
     }
@@ -220,13 +296,16 @@ export class OperationRunner {
     return watcher;
   }
 
-  async #run(operation: OperationRecord, kind: OperationKind, controller: AbortController): Promise<void> {
+  async #run(operation: OperationRecord, kind: OperationKind, run: Run): Promise<void> {
+    const { controller, lease } = run;
     const steps = kind.steps(operation.params, operation);
     const started: OperationStep[] = [];
-    const context = this.#context(operation);
-    const event = (step: OperationStep, index: number, state: OperationEvent["state"], error?: string) =>
-      this.#event(
+    const context = this.#context(operation, lease);
+    // An event that can no longer be written means the operation is no longer this run's.
+    const event = async (step: OperationStep, index: number, state: OperationEvent["state"], error?: string) => {
+      const owned = await this.#event(
         operation.id,
+        lease,
         {
           stage: kind.stage,
           total: steps.length,
@@ -238,33 +317,41 @@ export class OperationRunner {
         },
         state === "started" ? () => ({ stepsStarted: index + 1 }) : undefined,
       );
+      if (!owned) run.lost = true;
+      return owned;
+    };
     let failure: { readonly step: string; readonly error: string } | undefined;
     for (const [index, step] of steps.entries()) {
       if (controller.signal.aborted) break;
-      await event(step, index, "started");
+      if (!(await event(step, index, "started"))) return;
       started.push(step);
       try {
         await step.run(context, controller.signal);
-        await event(step, index, "finished");
+        if (!(await event(step, index, "finished"))) return;
       } catch (error) {
-        if (this.#stopped) return;
+        if (this.#stopped || run.lost) return;
         const message = controller.signal.aborted ? "cancelled" : errorText(error);
-        await event(step, index, "failed", message);
+        if (!(await event(step, index, "failed", message))) return;
         if (!controller.signal.aborted) failure = { step: step.name, error: message };
         break;
       }
     }
-    if (this.#stopped) return;
+    if (this.#stopped || run.lost) return;
     const current = await this.#operations.get(operation.id);
     const cancelled = !failure && (controller.signal.aborted || current.state === "cancelling");
     if (!failure && !cancelled) {
-      await this.#finish(current, { state: "done", result: kind.summary?.(current) ?? "done", error: null });
+      await this.#finish(operation.id, lease, {
+        state: "done",
+        result: kind.summary?.(current) ?? "done",
+        error: null,
+      });
       return;
     }
-    const undone = await this.#compensate(operation, kind, started, steps.length);
+    const undone = await this.#compensate(operation, kind, started, steps.length, lease);
     const last = started.at(-1)?.name ?? "the first step";
     await this.#finish(
-      current,
+      operation.id,
+      lease,
       failure
         ? { state: "errored", result: withUndone(`${failure.step}: ${failure.error}`, undone), error: failure.error }
         : { state: "cancelled", result: withUndone(`cancelled during ${last}`, undone), error: null },
@@ -277,53 +364,106 @@ export class OperationRunner {
     kind: OperationKind,
     started: readonly OperationStep[],
     total: number,
+    lease: number,
   ): Promise<string[]> {
-    const context = this.#context(operation);
+    const context = this.#context(operation, lease);
     const undone: string[] = [];
     for (let index = started.length - 1; index >= 0; index--) {
       const step = started[index];
       if (!step?.compensate) continue;
       const base = { stage: `Undoing ${kind.stage}`, total, task: step.name, index: index + 1 };
-      await this.#event(operation.id, { ...base, state: "started", progress: 0 });
+      // Undoing is this master's only while it still holds the operation.
+      if (!(await this.#event(operation.id, lease, { ...base, state: "started", progress: 0 }))) break;
       try {
         await step.compensate(context);
-        await this.#event(operation.id, { ...base, state: "finished", progress: 100 });
+        await this.#event(operation.id, lease, { ...base, state: "finished", progress: 100 });
         undone.push(step.name);
       } catch (error) {
-        await this.#event(operation.id, { ...base, state: "failed", progress: 100, data: { error: errorText(error) } });
+        const data = { error: errorText(error) };
+        await this.#event(operation.id, lease, { ...base, state: "failed", progress: 100, data });
       }
     }
     return undone;
   }
 
-  #context(operation: OperationRecord): StepContext {
+  /** A step's writes go through the same ownership check: a lost step's lines and output are dropped. */
+  #context(operation: OperationRecord, lease: number): StepContext {
+    const id = operation.id;
     return {
       operation,
-      debug: (line) => this.#operations.appendDebug(operation.id, line),
-      setResultOutput: (text) => this.#operations.setResultOutput(operation.id, text),
+      debug: async (line) => {
+        await this.#ownedChange(
+          id,
+          lease,
+          (current) => ({ ...current, debugCount: current.debugCount + 1 }),
+          (next) => [{ type: "put", key: logKey(id, "debug", next.debugCount), value: line }],
+        );
+      },
+      setResultOutput: async (text) => {
+        await this.#ownedChange(id, lease, (current) => ({ ...current, resultOutput: text }));
+      },
     };
   }
 
+  /** Appends an event line (and patches the record) while the operation is held under `lease`; false once it is not. */
   async #event(
     id: number,
+    lease: number,
     event: Omit<OperationEvent, "time" | "tags">,
-    patch?: (current: OperationRecord) => Partial<OperationRecord>,
-  ): Promise<void> {
+    patch: (current: OperationRecord) => Partial<OperationRecord> = () => ({}),
+  ): Promise<boolean> {
     // BOSH's field order: time, stage, tags, then the rest.
     const { stage, ...rest } = event;
-    await this.#operations.appendEvent(id, { time: nowSeconds(), stage, tags: [], ...rest }, patch);
+    const line: OperationEvent = { time: nowSeconds(), stage, tags: [], ...rest };
+    const next = await this.#ownedChange(
+      id,
+      lease,
+      (current) => ({ ...current, ...patch(current), eventCount: current.eventCount + 1 }),
+      (changed) => [{ type: "put", key: logKey(id, "event", changed.eventCount), value: line as JsonValue }],
+    );
+    return next !== undefined;
   }
 
   /** The outcome and the queue exit in one write, so the next operation of the target starts only after. */
-  async #finish(operation: OperationRecord, outcome: Outcome): Promise<void> {
-    await this.#operations.change(
-      operation.id,
+  async #finish(id: number, lease: number, outcome: Outcome): Promise<void> {
+    await this.#ownedChange(
+      id,
+      lease,
       (current) => ({ ...current, ...outcome, finishedAt: Date.now() }),
-      () => [
-        { type: "delete", key: queueKey(operation) },
-        { type: "delete", key: runningKey(operation.id) },
+      (next) => [
+        { type: "delete", key: queueKey(next) },
+        { type: "delete", key: runningKey(id) },
       ],
     );
+  }
+
+  /**
+   * Changes the record only while it is unfinished and held under `lease` (its running key on
+   * that lease), with the extra writes in the same transaction; undefined when it no longer is.
+   */
+  async #ownedChange(
+    id: number,
+    lease: number,
+    change: (current: OperationRecord) => OperationRecord,
+    extra: (next: OperationRecord) => TxnOp[] = () => [],
+  ): Promise<OperationRecord | undefined> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const kv = await this.#store.get(operationKey(id));
+      const current = kv?.value as OperationRecord | undefined;
+      if (!kv || !current || (current.state !== "processing" && current.state !== "cancelling")) return undefined;
+      const next = change(current);
+      const result = await this.#store.txn({
+        compare: [
+          { key: kv.key, target: "mod_revision", op: "==", value: kv.mod_revision },
+          // A missing running key has lease 0, which no live lease has.
+          { key: runningKey(id), target: "lease", op: "==", value: lease },
+        ],
+        success: [{ type: "put", key: kv.key, value: next as JsonValue }, ...extra(next)],
+      });
+      if (result.succeeded) return next;
+      if ((await this.#store.get(runningKey(id)))?.lease !== lease) return undefined;
+    }
+    throw new ConflictError(`Task ${id} is being changed concurrently; try again`);
   }
 }
 
