@@ -41,6 +41,8 @@ import { SERVICES_PREFIX } from "./services/service-record.ts";
 import { ServiceService } from "./services/service-service.ts";
 import { STACKS_PREFIX } from "./stacks/stack-record.ts";
 import { StackService } from "./stacks/stack-service.ts";
+import { StackVmService } from "./stacks/stack-vm-service.ts";
+import { VM_DETAILS_KIND, vmDetailsKind } from "./stacks/vm-details-kind.ts";
 import { AdminSetupService } from "./users/admin-setup-service.ts";
 import { UserService } from "./users/user-service.ts";
 
@@ -98,6 +100,8 @@ export interface CoreServices {
   readonly services: ServiceService;
   /** Stacks: a stack and its services, written together; stack deploys and removals. */
   readonly stacks: StackService;
+  /** A stack's instances where they run (the Director's VMs). */
+  readonly stackVms: StackVmService;
 }
 
 /** What the core needs from the master's settings. */
@@ -160,6 +164,10 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
     node: localNode,
     scriptChecks: options.consulScriptChecks ?? false,
   });
+  const services = new ServiceService(store, grids, operations, nodeInstances);
+  const stackVms = new StackVmService(store, services);
+  // Registered before the master starts the runner, so that restart recovery knows the kind.
+  operationKinds.register(VM_DETAILS_KIND, vmDetailsKind(stackVms));
   return {
     blockingQueries: new BlockingQueryService(store),
     cluster: new ClusterService(store),
@@ -200,7 +208,8 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
     operations,
     operationKinds,
     operationRunner: new OperationRunner(store, operations, operationKinds),
-    services: new ServiceService(store, grids, operations, nodeInstances),
+    services,
     stacks: new StackService(store, grids, operations),
+    stackVms,
   };
 }
