@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { ValidationError } from "../errors/validation-error.ts";
 import { asPlainObject } from "../stacks/plain-object.ts";
 import { type ServiceSpec, serviceSpec } from "../stacks/service-spec.ts";
 
@@ -49,4 +50,13 @@ export function addIssues(problems: FieldProblems, issues: readonly z.core.$ZodI
       problems[base === "" ? "body" : base.slice(0, -1)] ??= issue.message;
     }
   }
+}
+
+/** Parses input with a schema; problems are a ValidationError naming each field (unknown keys by name). */
+export function parseFields<Schema extends z.ZodType>(schema: Schema, input: unknown): z.output<Schema> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems: FieldProblems = Object.create(null);
+  addIssues(problems, result.error.issues);
+  throw new ValidationError(problems);
 }

@@ -22,9 +22,8 @@ import type { OperationService } from "../operations/operation-service.ts";
 import { asPlainObject } from "../stacks/plain-object.ts";
 import { type ServiceSpec, serviceName } from "../stacks/service-spec.ts";
 import { stackId } from "../stacks/stack-record.ts";
-import { parseInput } from "../validation/parse-input.ts";
 import { deployResultsOf } from "./deploy-results.ts";
-import { readServiceSpec } from "./service-input.ts";
+import { parseFields, readServiceSpec } from "./service-input.ts";
 import {
   NO_STACK,
   parseServiceId,
@@ -149,7 +148,7 @@ export class ServiceService {
 
   /** `{force: true}` recreates every instance even when its revision is unchanged. */
   async deploy(principal: Principal, id: string, input: unknown = {}): Promise<OperationRecord> {
-    const { force } = parseInput(deployInput, input ?? {});
+    const { force } = parseFields(deployInput, input ?? {});
     const service = await this.get(principal, id);
     const params: ServiceDeployParams = { service: service.id, force, reason: null };
     return this.#submit(principal, service, DEPLOY_KINDS.serviceDeploy, "deploy", params);
@@ -157,7 +156,7 @@ export class ServiceService {
 
   /** Sets how many instances the service has, and deploys. */
   async scale(principal: Principal, id: string, instances: unknown): Promise<OperationRecord> {
-    const parsed = parseInput(scaleInput, { instances });
+    const parsed = parseFields(scaleInput, { instances });
     const service = await this.get(principal, id);
     const params: ServiceScaleParams = { service: service.id, instances: parsed.instances };
     return this.#submit(principal, service, DEPLOY_KINDS.serviceScale, `scale to ${parsed.instances}`, params);

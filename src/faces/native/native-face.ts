@@ -10,6 +10,8 @@ import { registerNodeRoutes } from "./node-routes.ts";
 import { registerOAuth2Routes } from "./oauth2-routes.ts";
 import { registerRegistryRoutes } from "./registry-routes.ts";
 import { registerSecretRoutes } from "./secret-routes.ts";
+import { registerServiceRoutes } from "./service-routes.ts";
+import { registerStackRoutes, STACK_FILE_TYPES } from "./stack-routes.ts";
 import { registerUserRoutes } from "./user-routes.ts";
 
 /** Berth's own API (the Kontena master API). */
@@ -27,6 +29,9 @@ export function createNativeFace(
     | "authorizationCodes"
     | "externalLogin"
     | "nodes"
+    | "services"
+    | "stacks"
+    | "operations"
   >,
 ): Face {
   return {
@@ -58,6 +63,10 @@ export function createNativeFace(
       registerSecretRoutes(app, core.secrets);
       registerRegistryRoutes(app, core.registries);
       registerNodeRoutes(app, core.nodes);
+      // Stack files come as YAML text; the stack routes parse them.
+      app.addContentTypeParser(STACK_FILE_TYPES, { parseAs: "string" }, (_request, body, done) => done(null, body));
+      registerServiceRoutes(app, core.services, core.operations);
+      registerStackRoutes(app, core.stacks, core.services, core.operations);
       registerOAuth2Routes(app, core);
       registerAccessTokenRoutes(app, core.accessTokens);
     },
