@@ -16,8 +16,8 @@ export interface ContainerRuntime {
   pullImage(image: string, auth: RegistryAuth | null): Promise<void>;
   /** Every container, running or not, carrying all the given labels. */
   listContainers(labels: Readonly<Record<string, string>>): Promise<ContainerSummary[]>;
-  /** Details of one container, or null when it no longer exists. */
-  inspectContainer(id: string): Promise<ContainerDetails | null>;
+  /** Details of one container (by id, or by name), or null when it no longer exists. */
+  inspectContainer(idOrName: string): Promise<ContainerDetails | null>;
   /** Creates (does not start) a container; returns its id. Throws ContainerNameConflictError when the name is taken. */
   createContainer(spec: ContainerSpec): Promise<string>;
   /** Starts a container; starting a running one is not an error. */
@@ -26,6 +26,11 @@ export interface ContainerRuntime {
   stopContainer(id: string, timeoutSeconds: number): Promise<void>;
   /** Removes a container and its anonymous volumes, killing it if it runs; a missing one is not an error. */
   removeContainer(id: string): Promise<void>;
+  /**
+   * Runs argv in a running container (no TTY, no stdin) and waits for it at most `timeoutMs`;
+   * throws when the container cannot run it (not running, gone).
+   */
+  exec(id: string, argv: readonly string[], timeoutMs: number): Promise<ExecResult>;
   /**
    * Follows container events for containers carrying all the given labels, until closed.
    * Implementations reconnect by themselves; `onError` hears about a broken stream.
@@ -45,6 +50,8 @@ export interface ContainerSpec {
   readonly entrypoint: readonly string[] | null;
   readonly user: string | null;
   readonly ports: readonly DesiredInstance["ports"][number][];
+  /** Docker's network mode: bridge, host, none or container:<name>. */
+  readonly networkMode: string;
   readonly volumes: readonly string[];
   readonly capAdd: readonly string[];
   readonly capDrop: readonly string[];
@@ -54,6 +61,13 @@ export interface ContainerSpec {
   readonly logDriver: string | null;
   readonly logOpts: Readonly<Record<string, string>>;
   readonly labels: Readonly<Record<string, string>>;
+}
+
+/** How an exec ended: its exit code (null when it outlived its timeout) and its output, the tail if long. */
+export interface ExecResult {
+  readonly exitCode: number | null;
+  /** stdout and stderr interleaved as they came. */
+  readonly output: string;
 }
 
 /** Docker's container states. */

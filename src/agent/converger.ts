@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { normalizeImageReference } from "../protocol/image-reference.ts";
 import { type ActualInstance, BERTH_LABELS, type DesiredInstance } from "../protocol/instance-spec.ts";
+import { ContainerNameConflictError } from "./container-name-conflict-error.ts";
 import type {
   ContainerDetails,
   ContainerRuntime,
@@ -10,6 +11,7 @@ import type {
   RegistryAuth,
   RuntimeEvent,
 } from "./container-runtime.ts";
+import { InstanceMonitor, type MonitorFields } from "./instance-monitor.ts";
 import { type BackoffPolicy, reconnectDelay } from "./reconnect-backoff.ts";
 
 export interface ConvergerOptions {
@@ -29,6 +31,10 @@ export interface ConvergerOptions {
   readonly stopTimeoutSeconds?: number;
   /** Instances converged at once (pulls and creates run in parallel up to this). Default 4. */
   readonly concurrency?: number;
+  /** How long one post_start hook may run. Default 5 min. */
+  readonly hookTimeoutMs?: number;
+  /** How long wait_for_port probes a started container's port before reporting it never opened. Default 5 min. */
+  readonly portWaitTimeoutMs?: number;
 }
 
 /** A container event of this node's containers, as the link forwards it to the master. */
@@ -36,7 +42,7 @@ export interface ContainerEventReport {
   /** io.berth.instance of the container; null for a node-labelled container without one. */
   readonly instance: string | null;
   readonly container_id: string;
-  /** Docker's action: start, die, oom, destroy, stop, kill, pause… */
+  /** Docker's action: start, die, oom, destroy, stop, kill, pause…; the agent's own: unhealthy_restart. */
   readonly action: string;
   /** Set on die. */
   readonly exit_code: number | null;
@@ -55,7 +61,13 @@ export interface ConvergerEvents {
 const STATE_CHANGING_ACTIONS = new Set(["start", "die", "oom", "destroy", "pause", "unpause", "restart", "stop"]);
 const NOT_RUNNING: ReadonlySet<string> = new Set(["created", "exited", "dead"]);
 const GONE: ReadonlySet<string> = new Set(["dead", "removing"]);
+/** A container in these states ran and ended (a "created" one never ran; a "restarting" one the engine restarts). */
+const DIED: ReadonlySet<string> = new Set(["exited", "dead"]);
 const DEFAULT_RETRY_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000 };
+const DEFAULT_HOOK_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_PORT_WAIT_TIMEOUT_MS = 5 * 60_000;
+/** A container that ran this long after the agent last restarted it is no longer crash-looping. */
+const CRASH_STABLE_MS = 60_000;
 
 interface InstanceWork {
   converge: boolean;
@@ -67,6 +79,21 @@ interface InstanceWork {
 interface InstanceRetry {
   failures: number;
   timer: NodeJS.Timeout;
+}
+
+/**
+ * Restarts of an instance whose container died while it should run: the first at once, then,
+ * while it keeps dying soon after each restart, after growing delays (never a hot loop).
+ */
+interface CrashRestarts {
+  /** Deaths in a row, each within CRASH_STABLE_MS of the restart before. */
+  count: number;
+  /** When the agent last started it again (ms). */
+  restartedAt: number;
+  /** The delay before the next restart, while it runs. */
+  timer: NodeJS.Timeout | null;
+  /** The delay has passed: the next converge restarts it. */
+  due: boolean;
 }
 
 type ActualFields = Omit<ActualInstance, "id" | "updated_at">;
@@ -86,6 +113,12 @@ type ActualFields = Omit<ActualInstance, "id" | "updated_at">;
  * An instance whose converging fails (a pull refused, a create that errs) is tried again on its
  * own, with exponential backoff and jitter, until an attempt succeeds or it is no longer desired;
  * each attempt starts afresh (a pull asks for the registry login again).
+ *
+ * Containers are kept as desired between changes too: one that dies while it should run is
+ * started again (a crash loop with growing delays), one removed by hand is recreated, one that
+ * fails its health check `unhealthy_threshold` times in a row is restarted, and one that started
+ * before its `restart_requested_at` is restarted once. Each start of a container gets an
+ * InstanceMonitor: post_start hooks, wait_for_port and the health check.
  */
 export class Converger extends EventEmitter<ConvergerEvents> {
   readonly #runtime: ContainerRuntime;
@@ -97,11 +130,20 @@ export class Converger extends EventEmitter<ConvergerEvents> {
   readonly #stopTimeout: number;
   readonly #concurrency: number;
   readonly #retryBackoff: BackoffPolicy;
+  readonly #hookTimeoutMs: number;
+  readonly #portWaitTimeoutMs: number;
 
   readonly #desired = new Map<string, DesiredInstance>();
   readonly #actual = new Map<string, ActualInstance>();
   readonly #work = new Map<string, InstanceWork>();
   readonly #retries = new Map<string, InstanceRetry>();
+  readonly #crashes = new Map<string, CrashRestarts>();
+  /** The monitor of each instance's latest container start (closed once that container stopped). */
+  readonly #monitors = new Map<string, InstanceMonitor>();
+  /** Instance → the container its failing health check asks to restart. */
+  readonly #unhealthy = new Map<string, string>();
+  /** Instance → `<container id> <restart_requested_at>` already honoured, so clock skew cannot loop restarts. */
+  readonly #restartsDone = new Map<string, string>();
   readonly #queue: string[] = [];
   #active = 0;
   #haveFullSet = false;
@@ -121,6 +163,8 @@ export class Converger extends EventEmitter<ConvergerEvents> {
     this.#stopTimeout = options.stopTimeoutSeconds ?? 10;
     this.#concurrency = options.concurrency ?? 4;
     this.#retryBackoff = options.retryBackoff ?? DEFAULT_RETRY_BACKOFF;
+    this.#hookTimeoutMs = options.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
+    this.#portWaitTimeoutMs = options.portWaitTimeoutMs ?? DEFAULT_PORT_WAIT_TIMEOUT_MS;
   }
 
   get grid(): string {
@@ -193,6 +237,9 @@ export class Converger extends EventEmitter<ConvergerEvents> {
     this.#events = null;
     for (const retry of this.#retries.values()) clearTimeout(retry.timer);
     this.#retries.clear();
+    for (const crash of this.#crashes.values()) clearTimeout(crash.timer ?? undefined);
+    this.#crashes.clear();
+    for (const monitor of this.#monitors.values()) monitor.close();
     this.#queue.length = 0;
     for (const [id, work] of this.#work) if (work.queued) this.#work.delete(id);
     await this.settled();
@@ -239,7 +286,7 @@ export class Converger extends EventEmitter<ConvergerEvents> {
       }
       // Labelled for this grid and node but for no instance: not something Berth made or wants here.
       try {
-        await this.#discard(container.id);
+        await this.#discard(container.id, null);
       } catch (error) {
         this.emit("failure", asError(error));
       }
@@ -325,7 +372,8 @@ export class Converger extends EventEmitter<ConvergerEvents> {
     if (desired === undefined) {
       // Before the first full set, an unknown container may still be wanted: adopt, don't judge.
       if (!this.#haveFullSet && !this.#actual.has(id)) return true;
-      for (const container of containers) await this.#discard(container.id);
+      this.#forget(id);
+      for (const container of containers) await this.#discard(container.id, id);
       if (this.#actual.has(id)) {
         this.#report(id, { ...emptyFields(), state: "removed" });
         this.#actual.delete(id);
@@ -342,54 +390,169 @@ export class Converger extends EventEmitter<ConvergerEvents> {
         await this.#runtime.pullImage(image, await this.#credentialsFor(image));
       }
     }
-    for (const container of containers) if (container !== keep) await this.#discard(container.id);
+    for (const container of containers) if (container !== keep) await this.#discard(container.id, id);
     if (containerId === null) {
       this.#report(id, { ...emptyFields(), state: "creating", revision: desired.revision });
-      containerId = await this.#runtime.createContainer(this.#specFor(desired));
+      containerId = await this.#create(desired);
     }
+    if (desired.state === "stopped") this.#forgetCrashes(id);
     let details = await this.#runtime.inspectContainer(containerId);
     if (details !== null && desired.state === "running" && NOT_RUNNING.has(details.state)) {
+      // One that ran and died is a crash: started again at once, then with growing delays.
+      const crashed = DIED.has(details.state) && details.startedAt !== null;
+      if (crashed && !this.#crashRestartDue(id)) {
+        this.#observe(id, desired, details);
+        return true;
+      }
       try {
         await this.#runtime.startContainer(containerId);
       } catch (error) {
         // The container stays (a retry starts it); the report names it and says why.
-        this.#reportContainer(id, desired, await this.#runtime.inspectContainer(containerId), asError(error));
+        this.#observe(id, desired, await this.#runtime.inspectContainer(containerId), asError(error));
         return false;
       }
       details = await this.#runtime.inspectContainer(containerId);
     } else if (details !== null && desired.state === "stopped" && !NOT_RUNNING.has(details.state)) {
       await this.#runtime.stopContainer(containerId, this.#stopTimeout);
       details = await this.#runtime.inspectContainer(containerId);
+    } else if (details !== null && desired.state === "running" && this.#restartWanted(id, desired, details)) {
+      await this.#runtime.stopContainer(containerId, this.#stopTimeout);
+      await this.#runtime.startContainer(containerId);
+      details = await this.#runtime.inspectContainer(containerId);
     }
-    this.#reportContainer(id, desired, details);
+    this.#observe(id, desired, details);
     return true;
   }
 
-  /** Re-reads an instance's container after an event, without changing anything. */
+  /**
+   * Creates the instance's container. The name may still be held by this instance's container of
+   * another node on the same engine (the master moved the instance here while that node's agent
+   * was away): that stale container is removed and the name taken. Any other holder is an error
+   * naming it.
+   */
+  async #create(desired: DesiredInstance): Promise<string> {
+    const spec = this.#specFor(desired);
+    try {
+      return await this.#runtime.createContainer(spec);
+    } catch (error) {
+      if (!(error instanceof ContainerNameConflictError)) throw error;
+      const holder = await this.#runtime.inspectContainer(spec.name);
+      if (holder === null) throw error;
+      const labels = holder.labels;
+      const movedHere =
+        labels[BERTH_LABELS.grid] === this.#grid &&
+        labels[BERTH_LABELS.instance] === desired.id &&
+        labels[BERTH_LABELS.node] !== undefined &&
+        labels[BERTH_LABELS.node] !== this.#nodeName;
+      if (!movedHere) {
+        const owner = labels[BERTH_LABELS.instance] === undefined ? "" : ` (instance ${labels[BERTH_LABELS.instance]})`;
+        throw new ContainerNameConflictError(spec.name, holder.id, owner);
+      }
+      await this.#runtime.stopContainer(holder.id, this.#stopTimeout);
+      await this.#runtime.removeContainer(holder.id);
+      return await this.#runtime.createContainer(spec);
+    }
+  }
+
+  /**
+   * Whether the running container must be restarted now: its health check failed too often, or it
+   * started before the instance's restart_requested_at (compared with the engine's StartedAt, so
+   * a restarted agent does not restart it again; honoured once per container and request).
+   */
+  #restartWanted(id: string, desired: DesiredInstance, details: ContainerDetails): boolean {
+    if (details.state !== "running") return false;
+    if (this.#unhealthy.get(id) === details.id) {
+      this.#unhealthy.delete(id);
+      return true;
+    }
+    const requested = desired.restart_requested_at;
+    if (requested === null || details.startedAt === null) return false;
+    const done = `${details.id} ${requested}`;
+    if (this.#restartsDone.get(id) === done || !(Date.parse(details.startedAt) < Date.parse(requested))) return false;
+    this.#restartsDone.set(id, done);
+    return true;
+  }
+
+  /** Whether an instance whose container died may be started now; if not, a later converge will. */
+  #crashRestartDue(id: string): boolean {
+    const now = Date.now();
+    const crash = this.#crashes.get(id);
+    if (crash?.due) {
+      crash.due = false;
+      crash.restartedAt = now;
+      return true;
+    }
+    if (crash?.timer) return false;
+    if (crash === undefined || now - crash.restartedAt > CRASH_STABLE_MS) {
+      this.#crashes.set(id, { count: 0, restartedAt: now, timer: null, due: false });
+      return true;
+    }
+    // Died again soon after the last restart: wait, longer each time.
+    crash.count++;
+    crash.timer = setTimeout(
+      () => {
+        crash.timer = null;
+        crash.due = true;
+        this.#schedule(id, "converge");
+      },
+      reconnectDelay(this.#retryBackoff, crash.count - 1),
+    );
+    crash.timer.unref();
+    return false;
+  }
+
+  #forgetCrashes(id: string): void {
+    clearTimeout(this.#crashes.get(id)?.timer ?? undefined);
+    this.#crashes.delete(id);
+  }
+
+  /** The instance left the desired set: nothing of its containers is watched or remembered. */
+  #forget(id: string): void {
+    this.#forgetCrashes(id);
+    this.#monitors.get(id)?.close();
+    this.#monitors.delete(id);
+    this.#unhealthy.delete(id);
+    this.#restartsDone.delete(id);
+  }
+
+  /**
+   * Re-reads an instance's container after an event, changing nothing itself; a container that
+   * died while it should run, or that is gone, is handed to a converge (unless a retry is due).
+   */
   async #refreshInstance(id: string): Promise<void> {
     const desired = this.#desired.get(id);
     if (desired === undefined) return;
     const current = pickCurrent(await this.#instanceContainers(id), desired.revision);
     const details = current === undefined ? null : await this.#runtime.inspectContainer(current.id);
-    this.#reportContainer(id, desired, details);
+    this.#observe(id, desired, details);
+    const dead = details === null || (desired.state === "running" && DIED.has(details.state));
+    if (dead && !this.#retries.has(id)) this.#schedule(id, "converge");
   }
 
-  async #discard(containerId: string): Promise<void> {
+  /** Stops and removes a container (of instance `id`, whose monitor of it ends). */
+  async #discard(containerId: string, id: string | null): Promise<void> {
+    const monitor = id === null ? undefined : this.#monitors.get(id);
+    if (monitor?.containerId === containerId) monitor.close();
     await this.#runtime.stopContainer(containerId, this.#stopTimeout);
     await this.#runtime.removeContainer(containerId);
   }
 
-  #reportContainer(
+  /** Reports what the engine says of the instance's container, with what its monitor found. */
+  #observe(
     id: string,
     desired: DesiredInstance,
     details: ContainerDetails | null,
     startError: Error | null = null,
   ): void {
     if (details === null) {
+      this.#monitors.get(id)?.close();
+      this.#monitors.delete(id);
       this.#report(id, { ...emptyFields(), state: "missing", error: startError?.message ?? null });
       return;
     }
-    const error = startError?.message ?? details.error;
+    const monitor = this.#syncMonitor(id, desired, details);
+    const watched = monitor !== undefined && !monitor.closed;
+    const error = startError?.message ?? details.error ?? (watched ? monitor.problem() : null);
     const failed = error !== null && desired.state === "running" && NOT_RUNNING.has(details.state);
     this.#report(id, {
       state: failed ? "error" : actualState(details, desired),
@@ -399,12 +562,68 @@ export class Converger extends EventEmitter<ConvergerEvents> {
       error,
       revision: details.labels[BERTH_LABELS.revision] ?? null,
       started_at: details.startedAt,
-      health: null,
-      health_output: null,
-      port_ready: null,
-      hooks_ran: [],
-      hook_error: null,
+      ...(watched ? monitor.fields() : unwatchedFields(desired, monitor)),
     });
+  }
+
+  /**
+   * The monitor of the container's current start: a new one for each start of a running container
+   * that should run; closed (keeping its hook results) while it does not run. A container already
+   * running when the converger first meets its instance is adopted: its hooks ran when it started.
+   */
+  #syncMonitor(id: string, desired: DesiredInstance, details: ContainerDetails): InstanceMonitor | undefined {
+    let monitor = this.#monitors.get(id);
+    if (monitor !== undefined && monitor.containerId !== details.id) {
+      monitor.close();
+      this.#monitors.delete(id);
+      monitor = undefined;
+    }
+    if (details.state !== "running" || desired.state !== "running" || this.#closed) {
+      monitor?.close();
+      return monitor;
+    }
+    const host = desired.net === "host" ? "127.0.0.1" : details.ip;
+    if (monitor !== undefined && !monitor.closed && monitor.startedAt === details.startedAt) {
+      monitor.update(desired, host);
+      return monitor;
+    }
+    monitor?.close();
+    const created: InstanceMonitor = new InstanceMonitor({
+      runtime: this.#runtime,
+      desired,
+      containerId: details.id,
+      startedAt: details.startedAt,
+      host,
+      runHooks: this.#actual.has(id),
+      hookTimeoutMs: this.#hookTimeoutMs,
+      portWaitTimeoutMs: this.#portWaitTimeoutMs,
+      onChange: () => this.#monitorChanged(id, created),
+      onUnhealthy: (reason) => this.#restartUnhealthy(id, created, reason),
+    });
+    this.#monitors.set(id, created);
+    return created;
+  }
+
+  /** A monitor found something (a check, a hook, the port): reported at once, between container operations. */
+  #monitorChanged(id: string, monitor: InstanceMonitor): void {
+    if (this.#closed || monitor.closed || this.#monitors.get(id) !== monitor) return;
+    const fields = this.#currentFields(id);
+    if (fields.container_id !== monitor.containerId) return;
+    this.#report(id, { ...fields, ...monitor.fields(), error: fields.error ?? monitor.problem() });
+  }
+
+  #restartUnhealthy(id: string, monitor: InstanceMonitor, reason: string): void {
+    if (this.#closed || monitor.closed || this.#monitors.get(id) !== monitor) return;
+    this.#unhealthy.set(id, monitor.containerId);
+    this.emit("event", {
+      instance: id,
+      container_id: monitor.containerId,
+      action: "unhealthy_restart",
+      exit_code: null,
+      time: new Date().toISOString(),
+    });
+    this.#report(id, { ...this.#currentFields(id), health: "critical", health_output: `restarting: ${reason}` });
+    this.#schedule(id, "converge");
   }
 
   #reportError(id: string, error: Error): void {
@@ -457,6 +676,7 @@ export class Converger extends EventEmitter<ConvergerEvents> {
       entrypoint: desired.entrypoint,
       user: desired.user,
       ports: desired.ports,
+      networkMode: desired.net,
       volumes: desired.volumes,
       capAdd: desired.cap_add,
       capDrop: desired.cap_drop,
@@ -506,6 +726,21 @@ function emptyFields(): ActualFields {
   };
 }
 
+/**
+ * Monitor fields of a container that is not watched (it does not run, or should not): a health
+ * check or port wait of an instance that should run fails; hooks of its last start stay reported.
+ */
+function unwatchedFields(desired: DesiredInstance, last: InstanceMonitor | undefined): MonitorFields {
+  const shouldRun = desired.state === "running";
+  const checked = shouldRun && desired.health_check !== null;
+  return {
+    health: checked ? "critical" : null,
+    health_output: checked ? "the container is not running" : null,
+    port_ready: shouldRun && desired.wait_for_port !== null ? false : null,
+    ...(last?.hookFields() ?? { hooks_ran: [], hook_error: null }),
+  };
+}
+
 function sameFields(actual: ActualInstance, fields: ActualFields): boolean {
   return (
     actual.state === fields.state &&
@@ -513,7 +748,14 @@ function sameFields(actual: ActualInstance, fields: ActualFields): boolean {
     actual.ip === fields.ip &&
     actual.exit_code === fields.exit_code &&
     actual.error === fields.error &&
-    actual.revision === fields.revision
+    actual.revision === fields.revision &&
+    actual.started_at === fields.started_at &&
+    actual.health === fields.health &&
+    actual.health_output === fields.health_output &&
+    actual.port_ready === fields.port_ready &&
+    actual.hook_error === fields.hook_error &&
+    actual.hooks_ran.length === fields.hooks_ran.length &&
+    actual.hooks_ran.every((name, index) => name === fields.hooks_ran[index])
   );
 }
 

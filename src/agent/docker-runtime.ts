@@ -1,4 +1,5 @@
-import type { Readable } from "node:stream";
+import { once } from "node:events";
+import { type Readable, Writable } from "node:stream";
 import Docker from "dockerode";
 import { z } from "zod";
 import { pullTarget } from "../protocol/image-reference.ts";
@@ -10,6 +11,7 @@ import type {
   ContainerState,
   ContainerSummary,
   EventSubscription,
+  ExecResult,
   RegistryAuth,
   RuntimeEventHandlers,
   RuntimeInfo,
@@ -83,10 +85,16 @@ const eventSchema = z.object({
   timeNano: z.number(),
 });
 
+const execInspectSchema = z.object({ Running: z.boolean(), ExitCode: z.number().nullable() });
+
 /** Docker's zero time, which it reports as StartedAt of a never-started container. */
 const NEVER = "0001-01-01T00:00:00Z";
 /** How long to wait before following events again after the stream broke. */
 const EVENT_RETRY_MS = 1000;
+/** An exec's output kept: its tail, which is where failures explain themselves. */
+const EXEC_OUTPUT_CHARS = 16_384;
+/** Between the end of an exec's output and the engine recording its exit code. */
+const EXEC_EXIT_POLL_MS = 20;
 
 /**
  * The real runtime: the Docker Engine API over the local socket (or `--docker` URL), through
@@ -158,10 +166,10 @@ export class DockerRuntime implements ContainerRuntime {
       }));
   }
 
-  async inspectContainer(id: string): Promise<ContainerDetails | null> {
+  async inspectContainer(idOrName: string): Promise<ContainerDetails | null> {
     let raw: unknown;
     try {
-      raw = await this.#docker.getContainer(id).inspect();
+      raw = await this.#docker.getContainer(idOrName).inspect();
     } catch (error) {
       if (statusOf(error) === 404) return null;
       throw error;
@@ -187,7 +195,7 @@ export class DockerRuntime implements ContainerRuntime {
       const container = await this.#docker.createContainer(createOptions(spec));
       return container.id;
     } catch (error) {
-      if (statusOf(error) === 409) throw new ContainerNameConflictError(spec.name);
+      if (statusOf(error) === 409) throw new ContainerNameConflictError(spec.name, null);
       throw new Error(engineMessage(error));
     }
   }
@@ -202,6 +210,42 @@ export class DockerRuntime implements ContainerRuntime {
 
   async removeContainer(id: string): Promise<void> {
     await this.#tolerate(() => this.#docker.getContainer(id).remove({ force: true, v: true }), [404]);
+  }
+
+  async exec(id: string, argv: readonly string[], timeoutMs: number): Promise<ExecResult> {
+    const deadline = Date.now() + timeoutMs;
+    let output = "";
+    // Docker multiplexes stdout and stderr on one stream without a TTY; both go to the same tail.
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        output = (output + chunk.toString("utf8")).slice(-EXEC_OUTPUT_CHARS);
+        done();
+      },
+    });
+    const timeout = AbortSignal.timeout(timeoutMs);
+    let exec: Docker.Exec;
+    let stream: NodeJS.ReadWriteStream;
+    try {
+      exec = await this.#docker.getContainer(id).exec({ Cmd: [...argv], AttachStdout: true, AttachStderr: true });
+      stream = await exec.start({ hijack: true, stdin: false, abortSignal: timeout });
+    } catch (error) {
+      if (timeout.aborted) return { exitCode: null, output };
+      throw new Error(engineMessage(error));
+    }
+    this.#docker.modem.demuxStream(stream, sink, sink);
+    const ended = Promise.race([once(stream, "end"), once(stream, "close"), once(timeout, "abort")]);
+    await ended.catch(() => {});
+    if (timeout.aborted) {
+      (stream as unknown as Readable).destroy();
+      return { exitCode: null, output };
+    }
+    // The output ends just before the engine records the exit code: ask until it has.
+    for (;;) {
+      const state = execInspectSchema.parse(await exec.inspect());
+      if (!state.Running) return { exitCode: state.ExitCode, output };
+      if (Date.now() > deadline) return { exitCode: null, output };
+      await delay(EXEC_EXIT_POLL_MS, timeout);
+    }
   }
 
   watchEvents(labels: Readonly<Record<string, string>>, handlers: RuntimeEventHandlers): EventSubscription {
@@ -277,6 +321,7 @@ function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
     ExposedPorts: exposedPorts,
     Volumes: anonymousVolumes,
     HostConfig: {
+      NetworkMode: spec.networkMode,
       PortBindings: portBindings,
       Binds: binds,
       CapAdd: [...spec.capAdd],

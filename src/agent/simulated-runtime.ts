@@ -8,6 +8,7 @@ import type {
   ContainerState,
   ContainerSummary,
   EventSubscription,
+  ExecResult,
   RegistryAuth,
   RuntimeEventHandlers,
   RuntimeInfo,
@@ -25,6 +26,8 @@ export interface SimulatedRuntimeOptions {
   readonly registry?: readonly SimulatedImage[];
   /** Images present from the start, as if pulled before. */
   readonly localImages?: readonly string[];
+  /** What an exec in a running container does; default: succeeds at once with no output. */
+  readonly exec?: (containerId: string, argv: readonly string[]) => ExecResult | Promise<ExecResult>;
 }
 
 interface SimulatedContainer {
@@ -60,7 +63,9 @@ export class SimulatedRuntime implements ContainerRuntime {
    * and a scan of every container each time would make a large node quadratic.
    */
   readonly #byInstance = new Map<string, Set<SimulatedContainer>>();
-  readonly #names = new Set<string>();
+  /** Container ids by name. */
+  readonly #names = new Map<string, string>();
+  readonly #exec: NonNullable<SimulatedRuntimeOptions["exec"]>;
   readonly #subscriptions = new Set<Subscription>();
   #nextContainer = 1;
   #nextAddress = 2;
@@ -70,6 +75,7 @@ export class SimulatedRuntime implements ContainerRuntime {
       (options.registry ?? []).map((image) => [normalizeImageReference(image.reference), image]),
     );
     this.#images = new Set((options.localImages ?? []).map(normalizeImageReference));
+    this.#exec = options.exec ?? (() => ({ exitCode: 0, output: "" }));
   }
 
   async info(): Promise<RuntimeInfo> {
@@ -115,9 +121,9 @@ export class SimulatedRuntime implements ContainerRuntime {
       .map((container) => summary(container));
   }
 
-  async inspectContainer(id: string): Promise<ContainerDetails | null> {
+  async inspectContainer(idOrName: string): Promise<ContainerDetails | null> {
     await turn();
-    const container = this.#containers.get(id);
+    const container = this.#containers.get(this.#names.get(idOrName) ?? idOrName);
     if (container === undefined) return null;
     return {
       ...summary(container),
@@ -131,11 +137,12 @@ export class SimulatedRuntime implements ContainerRuntime {
   async createContainer(spec: ContainerSpec): Promise<string> {
     await turn();
     if (!this.#images.has(normalizeImageReference(spec.image))) throw new Error(`No such image: ${spec.image}`);
-    if (this.#names.has(spec.name)) throw new ContainerNameConflictError(spec.name);
+    const holder = this.#names.get(spec.name);
+    if (holder !== undefined) throw new ContainerNameConflictError(spec.name, holder);
     const id = (this.#nextContainer++).toString(16).padStart(64, "0");
     const container: SimulatedContainer = { id, spec, state: "created", ip: null, exitCode: null, startedAt: null };
     this.#containers.set(id, container);
-    this.#names.add(spec.name);
+    this.#names.set(spec.name, id);
     const instance = spec.labels[BERTH_LABELS.instance];
     if (instance !== undefined) {
       const siblings = this.#byInstance.get(instance) ?? new Set();
@@ -150,10 +157,14 @@ export class SimulatedRuntime implements ContainerRuntime {
     await turn();
     const container = this.#require(id);
     if (container.state === "running") return;
-    const address = this.#nextAddress++;
     container.state = "running";
     container.exitCode = null;
-    container.ip = `10.${(address >> 16) & 255}.${(address >> 8) & 255}.${address & 255}`;
+    // Like Docker: a container on the host's network, or on none, has no address of its own.
+    if (container.spec.networkMode === "host" || container.spec.networkMode === "none") container.ip = null;
+    else {
+      const address = this.#nextAddress++;
+      container.ip = `10.${(address >> 16) & 255}.${(address >> 8) & 255}.${address & 255}`;
+    }
     container.startedAt = new Date().toISOString();
     this.#emit("start", container);
   }
@@ -178,6 +189,18 @@ export class SimulatedRuntime implements ContainerRuntime {
     siblings?.delete(container);
     if (instance !== undefined && siblings?.size === 0) this.#byInstance.delete(instance);
     this.#emit("destroy", container);
+  }
+
+  async exec(id: string, argv: readonly string[], _timeoutMs: number): Promise<ExecResult> {
+    await turn();
+    const container = this.#require(id);
+    if (container.state !== "running") throw new Error(`container ${id} is not running`);
+    return this.#exec(id, argv);
+  }
+
+  /** The spec a container was created from (its network mode, env…), as the engine recorded it. */
+  specOf(id: string): ContainerSpec | null {
+    return this.#containers.get(id)?.spec ?? null;
   }
 
   watchEvents(labels: Readonly<Record<string, string>>, handlers: RuntimeEventHandlers): EventSubscription {

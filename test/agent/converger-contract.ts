@@ -175,18 +175,130 @@ export async function runConvergerContract(t: TestContext, harness: ConvergerHar
     assert.equal((await runtime.inspectContainer(stoppedAgain.container_id!))?.state, "exited");
   });
 
-  await t.test("recreates a container removed by hand on the next pass", async (t) => {
+  await t.test("recreates a container removed by hand, on its destroy event", async (t) => {
     const converger = open(t);
     converger.setDesired([desired("fragile", 1)]);
     await converger.settled();
     const first = converger.actualInstances()[0]!.container_id!;
     await harness.removeByHand(first);
-    await waitFor(() => converger.actualInstances()[0]?.state === "missing", "the destroy event is reported");
+    await waitFor(() => {
+      const actual = converger.actualInstances()[0];
+      return actual?.state === "running" && actual.container_id !== first;
+    }, "a new container running");
+    await converger.settled();
+    assert.equal((await containersOf(converger, "grid/stack/fragile/1")).length, 1);
+  });
+
+  await t.test("recreates a container found missing on a pass", async (t) => {
+    const first = open(t);
+    first.setDesired([desired("lost", 1)]);
+    await first.settled();
+    const lost = first.actualInstances()[0]!.container_id!;
+    // Removed while no agent watched: the next agent's first pass finds it missing.
+    await first.close();
+    await harness.removeByHand(lost);
+    const second = open(t, { nodeName: nodeOf(first) });
+    second.setDesired([desired("lost", 1)]);
+    await second.settled();
+    const actual = second.actualInstances()[0]!;
+    assert.equal(actual.state, "running");
+    assert.notEqual(actual.container_id, lost);
+  });
+
+  await t.test("starts again a container that died while it should run, keeping the container", async (t) => {
+    const converger = open(t);
+    converger.setDesired([desired("phoenix", 1)]);
+    await converger.settled();
+    const before = converger.actualInstances()[0]!;
+    await harness.crash(before.container_id!);
+    await waitFor(() => {
+      const actual = converger.actualInstances()[0];
+      return actual?.state === "running" && actual.started_at !== before.started_at;
+    }, "the container started again");
+    const after = converger.actualInstances()[0]!;
+    assert.equal(after.container_id, before.container_id, "the same container, started again");
+    assert.ok(
+      converger.reports.some((r) => r.state === "exited" || r.state === "running"),
+      "the death was seen",
+    );
+  });
+
+  await t.test("a container stopped on purpose stays stopped", async (t) => {
+    const converger = open(t);
+    converger.setDesired([desired("resting", 1)]);
+    await converger.settled();
+    converger.upsertDesired(desired("resting", 1, { state: "stopped" }));
+    await converger.settled();
+    const stopped = converger.actualInstances()[0]!;
+    assert.equal(stopped.state, "stopped");
     converger.resync();
     await converger.settled();
-    const second = converger.actualInstances()[0]!;
-    assert.equal(second.state, "running");
-    assert.notEqual(second.container_id, first);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await converger.settled();
+    assert.equal((await runtime.inspectContainer(stopped.container_id!))?.state, "exited");
+    assert.equal(converger.actualInstances()[0]?.started_at, stopped.started_at, "never started again");
+  });
+
+  await t.test("restart_requested_at restarts a container that started before it, once", async (t) => {
+    const converger = open(t);
+    const before = new Date(Date.now() - 60_000).toISOString();
+    converger.setDesired([desired("bounce", 1, { restart_requested_at: before })]);
+    await converger.settled();
+    const first = converger.actualInstances()[0]!;
+    assert.equal(first.state, "running");
+    assert.deepEqual(
+      converger.reports.map((r) => r.state),
+      ["creating", "running"],
+      "a request older than the container restarts nothing",
+    );
+
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const requested = new Date().toISOString();
+    converger.upsertDesired(desired("bounce", 1, { restart_requested_at: requested }));
+    await converger.settled();
+    const restarted = converger.actualInstances()[0]!;
+    assert.equal(restarted.state, "running");
+    assert.equal(restarted.container_id, first.container_id, "restarted, not recreated");
+    assert.ok(Date.parse(restarted.started_at!) >= Date.parse(requested), JSON.stringify(restarted));
+    const startedAt = await harness.startedAt(restarted.container_id!);
+
+    converger.resync();
+    await converger.settled();
+    assert.equal(await harness.startedAt(restarted.container_id!), startedAt, "only once");
+
+    // A restarted agent compares with the engine's StartedAt: nothing to do.
+    await converger.close();
+    const next = open(t, { nodeName: nodeOf(converger) });
+    next.setDesired([desired("bounce", 1, { restart_requested_at: requested })]);
+    await next.settled();
+    assert.equal(await harness.startedAt(restarted.container_id!), startedAt, "not again after an agent restart");
+  });
+
+  await t.test("takes over a name held by its instance's stale container of another node on the engine", async (t) => {
+    const from = open(t);
+    from.setDesired([desired("moved", 1)]);
+    await from.settled();
+    const stale = from.actualInstances()[0]!.container_id!;
+    // The first node's agent goes away; the master moves the instance to a second node on the same engine.
+    await from.close();
+    const to = open(t);
+    to.setDesired([desired("moved", 1)]);
+    await to.settled();
+    const actual = to.actualInstances()[0]!;
+    assert.equal(actual.state, "running", JSON.stringify(actual));
+    assert.notEqual(actual.container_id, stale);
+    assert.equal(await runtime.inspectContainer(stale), null, "the stale container is gone");
+    const details = await runtime.inspectContainer(actual.container_id!);
+    assert.equal(details?.labels[BERTH_LABELS.node], nodeOf(to));
+
+    // Another instance's container holding the name is not taken over: an error names it.
+    const other = open(t);
+    other.setDesired([desired("moved", 2, { name: `${harness.prefix}-moved-1` })]);
+    await other.settled();
+    const refused = other.actualInstances()[0]!;
+    assert.equal(refused.state, "error");
+    assert.match(refused.error ?? "", new RegExp(`already in use by container ${actual.container_id!.slice(0, 12)}`));
+    assert.equal((await runtime.inspectContainer(actual.container_id!))?.state, "running");
   });
 
   await t.test("two nodes on one engine keep their own sets and never touch each other's", async (t) => {

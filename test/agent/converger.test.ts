@@ -77,6 +77,8 @@ function exclusiveRuntime(inner: ContainerRuntime): {
       (id, timeout) => inner.stopContainer(id, timeout),
     ),
     removeContainer: guard("remove", byId, (id) => inner.removeContainer(id)),
+    // Hooks exec beside the converger's work on a container (never needed here): not guarded.
+    exec: (id, argv, timeout) => inner.exec(id, argv, timeout),
     watchEvents: (labels, handlers) => inner.watchEvents(labels, handlers),
   };
   return { runtime, overlaps, maxParallel: () => peak };
@@ -192,6 +194,7 @@ test("removes a container labelled for its grid and node but for no instance, an
       entrypoint: null,
       user: null,
       ports: [],
+      networkMode: "bridge",
       volumes: [],
       capAdd: [],
       capDrop: [],
