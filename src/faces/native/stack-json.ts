@@ -3,7 +3,10 @@ import type { ServiceInstanceView } from "../../core/services/service-service.ts
 import type { StoredStack } from "../../core/stacks/stack-record.ts";
 import { serviceJson } from "./service-json.ts";
 
-/** A stack as the spec's Stack object shows it, with its services in link order. */
+/**
+ * A stack as the spec's Stack object shows it, with its services in link order. Its variable
+ * values stay inside: a stack file's random_string variables are typically passwords.
+ */
 export function stackJson(
   stack: StoredStack,
   services: readonly StoredService[],
@@ -20,7 +23,6 @@ export function stackJson(
     state: stackState(services),
     services: services.map((service) => serviceJson(service, instances.get(service.id) ?? [])),
     volumes: stack.volumes,
-    variables: stack.variables,
     created_at: stack.created_at,
     updated_at: stack.updated_at,
   };
