@@ -1,11 +1,13 @@
-import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import { isMap, isScalar, LineCounter, type Node, parseDocument, stringify } from "yaml";
 import { z } from "zod";
 import { StackFileError, type StackFileProblem } from "../errors/stack-file-error.ts";
+import type { StoredService } from "../services/service-record.ts";
 import { type FieldPath, formatPath } from "./field-path.ts";
 import { orderByLinks } from "./link-order.ts";
 import { asPlainObject } from "./plain-object.ts";
 import { type ServiceSpec, serviceName, serviceSpec } from "./service-spec.ts";
 import type { StackDefinition } from "./stack-file-parser.ts";
+import type { StoredStack } from "./stack-record.ts";
 
 /**
  * A BOSH deployment manifest (what `POST /deployments` takes) read as a stack: the deployment
@@ -275,6 +277,39 @@ export function parseBoshManifest(text: string): StackDefinition {
 export function releaseNameOf(stack: string): string {
   const prefix = `${DIRECTOR_RELEASE_OWNER}/`;
   return stack.startsWith(prefix) ? stack.slice(prefix.length) : stack;
+}
+
+/**
+ * The stack as a manifest: the one it was last applied from when it came from a manifest, else
+ * an equivalent one (a stack made through the native API or from a stack file) whose groups
+ * carry every service attribute in properties and min_health as update.max_in_flight.
+ */
+export function manifestOf(stack: StoredStack, services: readonly StoredService[]): string {
+  if (stack.source !== null && isManifestOf(stack.source, stack.name)) return stack.source;
+  return stringify({
+    name: stack.name,
+    releases: [{ name: releaseNameOf(stack.stack), version: stack.version }],
+    instance_groups: services.map(({ spec }) => {
+      const { name, instances, deploy_opts, ...attributes } = spec;
+      const { min_health, ...deployOpts } = deploy_opts;
+      return {
+        name,
+        instances,
+        ...(instances > 0 && {
+          update: { max_in_flight: Math.max(1, Math.floor(instances * (1 - min_health) + 1e-9)) },
+        }),
+        properties: { ...attributes, deploy_opts: deployOpts },
+      };
+    }),
+  });
+}
+
+function isManifestOf(text: string, name: string): boolean {
+  try {
+    return parseBoshManifest(text).name === name;
+  } catch {
+    return false;
+  }
 }
 
 function scalarText(node: unknown): string | undefined {

@@ -5,6 +5,7 @@ import type { OperationRecord, OperationState } from "../../core/operations/oper
 import type { OperationService } from "../../core/operations/operation-service.ts";
 import { canSeeOperation } from "../../core/operations/operation-visibility.ts";
 import { principalOf } from "../../http/request-principal.ts";
+import { parseQuery } from "./director-query.ts";
 
 /** BOSH's TaskNotFound. */
 const TASK_NOT_FOUND_CODE = 10001;
@@ -26,14 +27,6 @@ const listQuery = z.object({
 });
 
 const outputQuery = z.object({ type: z.enum(["event", "result", "debug"]) });
-
-/** Query and path input is a malformed request in the Director's eyes (400), not a failed record validation. */
-function parseQuery<Schema extends z.ZodType>(schema: Schema, input: unknown): z.output<Schema> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  throw new BadRequestError(`${issue?.path.map(String).join(".") || "request"}: ${issue?.message ?? "invalid"}`);
-}
 
 function taskView(operation: OperationRecord) {
   return {
