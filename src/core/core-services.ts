@@ -19,6 +19,10 @@ import { LocalAgentService } from "./consul/local-agent-service.ts";
 import { LockDelayTable } from "./consul/lock-delay-table.ts";
 import { SessionService } from "./consul/session-service.ts";
 import { SecretBox } from "./crypto/secret-box.ts";
+import { registerDeployKinds } from "./deploys/deploy-operation-kinds.ts";
+import { DeployWatchers } from "./deploys/deploy-watchers.ts";
+import { ServiceDeployer } from "./deploys/service-deployer.ts";
+import { StackDeployer } from "./deploys/stack-deployer.ts";
 import { GridMemberService } from "./grids/grid-member-service.ts";
 import { DEFAULT_GRID, GridService } from "./grids/grid-service.ts";
 import { MasterIdentityService } from "./identity/master-identity-service.ts";
@@ -102,6 +106,12 @@ export interface CoreServices {
   readonly stacks: StackService;
   /** A stack's instances where they run (the Director's VMs). */
   readonly stackVms: StackVmService;
+  /** Carries out the service operations (deploy, scale, start, stop, restart, remove). */
+  readonly serviceDeployer: ServiceDeployer;
+  /** Carries out the stack operations (deploy, remove). */
+  readonly stackDeployer: StackDeployer;
+  /** Interval and secret-change redeploys, oneshot hook memory; the master starts and stops them. */
+  readonly deployWatchers: DeployWatchers;
 }
 
 /** What the core needs from the master's settings. */
@@ -116,6 +126,10 @@ export interface CoreOptions {
   readonly consulScriptChecks?: boolean;
   /** Shortest Consul session TTL, ms (Consul's session_ttl_min); 10 s when absent. */
   readonly consulSessionTtlMinMs?: number;
+  /** How long a deploy waits for one instance before failing, ms; 5 minutes when absent (tests shorten it). */
+  readonly deployInstanceTimeoutMs?: number;
+  /** How often services with a deploy interval are checked, ms; 10 s when absent. */
+  readonly deployIntervalCheckMs?: number;
 }
 
 /** Builds the core services and loads what they need before the master serves requests. */
@@ -168,6 +182,11 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
   const stackVms = new StackVmService(store, services);
   // Registered before the master starts the runner, so that restart recovery knows the kind.
   operationKinds.register(VM_DETAILS_KIND, vmDetailsKind(stackVms));
+  const serviceDeployer = new ServiceDeployer(store, nodeInstances, {
+    instanceTimeoutMs: options.deployInstanceTimeoutMs,
+  });
+  const stackDeployer = new StackDeployer(store, serviceDeployer);
+  registerDeployKinds(operationKinds, { services: serviceDeployer, stacks: stackDeployer });
   return {
     blockingQueries: new BlockingQueryService(store),
     cluster: new ClusterService(store),
@@ -211,5 +230,8 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
     services,
     stacks: new StackService(store, grids, operations),
     stackVms,
+    serviceDeployer,
+    stackDeployer,
+    deployWatchers: new DeployWatchers(store, operations, { intervalCheckMs: options.deployIntervalCheckMs }),
   };
 }

@@ -37,6 +37,10 @@ export interface MasterOptions extends ConsulAclOptions {
   readonly consulScriptChecks?: boolean;
   /** Shortest Consul session TTL, ms (Consul's session_ttl_min, 10 s by default; tests shorten it). */
   readonly consulSessionTtlMinMs?: number;
+  /** How long a deploy waits for one instance, ms (5 minutes by default; tests shorten it). */
+  readonly deployInstanceTimeoutMs?: number;
+  /** How often deploy intervals are checked, ms (10 s by default; tests shorten it). */
+  readonly deployIntervalCheckMs?: number;
   /** `berth dev`: run a local agent in this process, joined to the default grid (when Docker answers). */
   readonly devAgent?: DevAgentSettings;
   /** Agent link timers (tests shorten them). */
@@ -90,10 +94,16 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       consulAcl: consulAcl.settings,
       consulScriptChecks: options.consulScriptChecks,
       consulSessionTtlMinMs: options.consulSessionTtlMinMs,
+      deployInstanceTimeoutMs: options.deployInstanceTimeoutMs,
+      deployIntervalCheckMs: options.deployIntervalCheckMs,
     });
     // Before serving: operations a dead master left running are failed first, queued ones resume.
     await core.operationRunner.start();
-    stopOperations = () => core.operationRunner.stop();
+    core.deployWatchers.start();
+    stopOperations = async () => {
+      await core.deployWatchers.stop();
+      await core.operationRunner.stop();
+    };
     const bootstrap = await bootstrapAdmin(core, options);
     host = await createHttpHost({
       faces: createMasterFaces(core, { agentLink: options.agentLink }),

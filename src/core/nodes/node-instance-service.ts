@@ -44,6 +44,12 @@ export interface DesiredChange {
   readonly delete: string[];
 }
 
+/** Incremental changes to desired sets across a grid's nodes (the deployer's writes). */
+export interface DesiredChanges {
+  readonly put: readonly { readonly node: string; readonly instance: DesiredInstanceInput }[];
+  readonly delete: readonly { readonly node: string; readonly id: string }[];
+}
+
 const desiredSetSchema = z.array(desiredInstanceSchema, { error: "must be an array of instances" });
 
 /**
@@ -119,6 +125,35 @@ export class NodeInstanceService {
       if (result.succeeded) return result.revision;
     }
     throw new ConflictError(`the desired instances of node ${grid}/${node} are being changed concurrently; try again`);
+  }
+
+  /**
+   * Puts and deletes desired instances across the grid's nodes in one transaction (a moved
+   * instance leaves its old node in the same revision as it lands on the new one). Every node
+   * written to must still exist. Returns the store revision after it.
+   */
+  async applyChanges(grid: string, changes: DesiredChanges): Promise<number> {
+    const ops: TxnOp[] = [];
+    const nodes = new Set<string>();
+    for (const { node, instance } of changes.put) {
+      const parsed = desiredInstanceSchema.parse(instance);
+      if (parsed.grid !== grid) throw new ValidationError({ grid: `must be ${grid}, the node's grid` });
+      nodes.add(node);
+      ops.push({
+        type: "put",
+        key: nodeInstancesPrefix(grid, node) + instanceSegment(parsed.id),
+        value: parsed as JsonValue,
+      });
+    }
+    for (const { node, id } of changes.delete)
+      ops.push({ type: "delete", key: nodeInstancesPrefix(grid, node) + instanceSegment(id) });
+    if (ops.length === 0) return this.#store.currentRevision();
+    const result = await this.#store.txn({
+      compare: [...nodes].map((node): Compare => ({ key: nodeKey(grid, node), target: "version", op: ">", value: 0 })),
+      success: ops,
+    });
+    if (!result.succeeded) throw new NotFoundError(`a node of grid ${grid} to place instances on no longer exists`);
+    return result.revision;
   }
 
   /** The node's desired set now, with the revision it was read at. */

@@ -1,5 +1,5 @@
 import type { JsonValue } from "../../store/state-store.ts";
-import type { OperationRecord } from "./operation-record.ts";
+import type { OperationEvent, OperationRecord } from "./operation-record.ts";
 
 /** What a step may do besides its own work: write to the operation's logs and result. */
 export interface StepContext {
@@ -7,6 +7,8 @@ export interface StepContext {
   debug(line: string): Promise<void>;
   /** Replaces the result output (`type=result`). */
   setResultOutput(text: string): Promise<void>;
+  /** Appends an event of the step's own (per instance, say), with its own stage and tags. */
+  event(event: Omit<OperationEvent, "time">): Promise<void>;
 }
 
 /** One named step of an operation; `compensate` undoes what `run` did when a later step fails or the operation is cancelled. */

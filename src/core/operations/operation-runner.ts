@@ -402,6 +402,15 @@ export class OperationRunner {
       setResultOutput: async (text) => {
         await this.#ownedChange(id, lease, (current) => ({ ...current, resultOutput: text }));
       },
+      event: async (event) => {
+        const line: OperationEvent = { time: nowSeconds(), ...event };
+        await this.#ownedChange(
+          id,
+          lease,
+          (current) => ({ ...current, eventCount: current.eventCount + 1 }),
+          (next) => [{ type: "put", key: logKey(id, "event", next.eventCount), value: line as JsonValue }],
+        );
+      },
     };
   }
 
