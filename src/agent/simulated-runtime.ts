@@ -165,7 +165,9 @@ export class SimulatedRuntime implements ContainerRuntime {
       const address = this.#nextAddress++;
       container.ip = `10.${(address >> 16) & 255}.${(address >> 8) & 255}.${address & 255}`;
     }
-    container.startedAt = new Date().toISOString();
+    // Docker's StartedAt has nanoseconds: two starts never share one. Here a later start gets a later millisecond.
+    const previous = container.startedAt === null ? 0 : Date.parse(container.startedAt);
+    container.startedAt = new Date(Math.max(Date.now(), previous + 1)).toISOString();
     this.#emit("start", container);
   }
 

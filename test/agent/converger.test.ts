@@ -218,3 +218,101 @@ test("removes a container labelled for its grid and node but for no instance, an
   ]);
   await converger.close();
 });
+
+test("a crash loop is restarted at once, then with growing delays", async (t) => {
+  const runtime = simulated();
+  const backoff = { initialMs: 200, maxMs: 800 };
+  const converger = new Converger({ runtime, grid: "g", nodeName: "n1", retryBackoff: backoff });
+  converger.start();
+  t.after(() => converger.close());
+  converger.setDesired([instance(1, "r1")]);
+  await converger.settled();
+  const starts: number[] = [];
+  let startedAt = converger.actualInstances()[0]!.started_at;
+  for (let crash = 0; crash < 4; crash++) {
+    const died = Date.now();
+    runtime.simulateExit(converger.actualInstances()[0]!.container_id!, 1);
+    await waitFor(
+      () => {
+        const actual = converger.actualInstances()[0];
+        return actual?.state === "running" && actual.started_at !== startedAt;
+      },
+      `restart ${crash + 1}`,
+    );
+    starts.push(Date.now() - died);
+    startedAt = converger.actualInstances()[0]!.started_at;
+  }
+  assert.ok(starts[0]! < 100, `the first restart is immediate: ${starts}`);
+  // Equal jitter: the k-th delayed restart waits at least half of min(max, initial * 2^k).
+  for (let k = 0; k < 3; k++) {
+    const floor = Math.min(backoff.maxMs, backoff.initialMs * 2 ** k) / 2;
+    assert.ok(starts[k + 1]! >= floor - 5, `restart ${k + 2} after ${starts[k + 1]} ms, before ${floor} ms`);
+  }
+});
+
+test("post_start hooks exec in order once per start; an adopted container's hooks are not run again", async (t) => {
+  const execs: string[][] = [];
+  const runtime = new SimulatedRuntime({
+    localImages: [IMAGE],
+    exec: (_id, argv) => {
+      execs.push([...argv]);
+      return argv[2] === "fail" ? { exitCode: 2, output: "nope\n" } : { exitCode: 0, output: "" };
+    },
+  });
+  const hooked = {
+    ...instance(1, "r1"),
+    post_start: [
+      { name: "a", cmd: "first", oneshot: false },
+      { name: "b", cmd: "second", oneshot: true },
+    ],
+  };
+  const converger = new Converger({ runtime, grid: "g", nodeName: "n1" });
+  converger.start();
+  converger.setDesired([hooked]);
+  await waitFor(() => converger.actualInstances()[0]?.hooks_ran.length === 2, "both hooks");
+  converger.resync();
+  await converger.settled();
+  assert.deepEqual(execs, [
+    ["/bin/sh", "-c", "first"],
+    ["/bin/sh", "-c", "second"],
+  ]);
+  await converger.close();
+
+  const adopter = new Converger({ runtime, grid: "g", nodeName: "n1" });
+  adopter.start();
+  t.after(() => adopter.close());
+  adopter.setDesired([hooked]);
+  await adopter.settled();
+  assert.equal(adopter.actualInstances()[0]?.state, "running");
+  assert.equal(execs.length, 2, "found running: its hooks ran when it started");
+
+  // Its next start is witnessed: the hooks run, and a failure stops them.
+  runtime.simulateExit(adopter.actualInstances()[0]!.container_id!, 1);
+  adopter.upsertDesired({ ...hooked, post_start: [{ name: "x", cmd: "fail", oneshot: false }, ...hooked.post_start] });
+  await waitFor(() => typeof adopter.actualInstances()[0]?.hook_error === "string", "the failing hook");
+  assert.equal(adopter.actualInstances()[0]?.hook_error, "x: exit 2: nope");
+  assert.deepEqual(adopter.actualInstances()[0]?.hooks_ran, []);
+  assert.equal(execs.length, 3);
+});
+
+test("the simulated runtime records the network mode; host and none get no address", async (t) => {
+  const runtime = simulated();
+  const converger = new Converger({ runtime, grid: "g", nodeName: "n1" });
+  t.after(() => converger.close());
+  converger.setDesired([
+    { ...instance(1, "r1"), net: "host" },
+    { ...instance(2, "r1"), net: "none" },
+    instance(3, "r1"),
+  ]);
+  await converger.settled();
+  const actual = new Map(converger.actualInstances().map((a) => [a.id, a]));
+  for (const [n, mode] of [
+    [1, "host"],
+    [2, "none"],
+    [3, "bridge"],
+  ] as const) {
+    const instanceActual = actual.get(`g/s/load/${n}`)!;
+    assert.equal(runtime.specOf(instanceActual.container_id!)?.networkMode, mode);
+    assert.equal(instanceActual.ip === null, mode !== "bridge");
+  }
+});
