@@ -90,7 +90,7 @@ test("a broken manifest is a 400 in the Director's shape naming the problem, and
   assert.deepEqual((await request("/tasks")).json(), []);
 });
 
-test("unknown deployments and grids are the Director's 404; no credentials a 401", async (t) => {
+test("unknown deployments and grids are the Director's 404, no credentials a 401, another grid's user a 403", async (t) => {
   const { master, request } = await directorMaster(t);
   assert.match(directorError(await request("/deployments/nope"), 404), /nope/);
   directorError(await request("/deployments/nope", { method: "DELETE" }), 404);
@@ -98,6 +98,18 @@ test("unknown deployments and grids are the Director's 404; no credentials a 401
   directorError(await request("/deployments?grid=elsewhere"), 404);
   assert.match(directorError(await request("/deployments/nope/vms?format=brief"), 400), /format/);
   assert.equal((await send(master.url, "/deployments")).status, 401);
+  // A user outside the grid sees none of its deployments.
+  await master.core.users.create({ username: "bob", password: "correct horse battery", roles: [] });
+  const bob = { authorization: `Basic ${Buffer.from("bob:correct horse battery").toString("base64")}` };
+  assert.match(directorError(await request("/deployments", { headers: bob }), 403), /not a member of grid default/);
+  directorError(
+    await request("/deployments", {
+      method: "POST",
+      headers: { ...bob, "content-type": "text/yaml" },
+      body: manifest("x"),
+    }),
+    403,
+  );
   assert.equal((await send(master.url, "/stemcells")).status, 401);
 });
 
