@@ -63,6 +63,18 @@ export class SecretService {
     return { ...summaryOf(grid, stored), value: this.#box.open(stored.value_sealed, key) };
   }
 
+  /**
+   * A secret's value for the master's own use (resolving an instance's secret refs for its agent),
+   * with no principal: never reachable from a face. Null when the grid has no such secret.
+   */
+  async valueFor(grid: string, name: string): Promise<string | null> {
+    if (!secretNameSchema.safeParse(name).success) return null;
+    const key = secretKey(grid, name);
+    const kv = await this.#store.get(key);
+    if (!kv) return null;
+    return this.#box.open(storedSecretSchema.parse(kv.value).value_sealed, key);
+  }
+
   /** Sets a new value; NotFoundError for an unknown secret unless `upsert`. */
   async update(principal: Principal, grid: string, name: string, body: unknown): Promise<SecretSummary> {
     await this.#grids.assertContentAccess(principal, grid);

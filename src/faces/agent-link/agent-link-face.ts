@@ -21,7 +21,7 @@ declare module "fastify" {
 
 export type AgentLinkFaceOptions = Omit<
   AgentLinkServerOptions,
-  "nodeLinks" | "nodeInstances" | "pullCredentials" | "logger"
+  "nodeLinks" | "nodeInstances" | "pullCredentials" | "secrets" | "logger"
 >;
 
 /**
@@ -31,7 +31,7 @@ export type AgentLinkFaceOptions = Omit<
  * credentials are judged before the upgrade too, and a refused agent learns why from the close code.
  */
 export function createAgentLinkFace(
-  core: Pick<CoreServices, "nodeLinks" | "nodeInstances" | "pullCredentials">,
+  core: Pick<CoreServices, "nodeLinks" | "nodeInstances" | "pullCredentials" | "secrets">,
   options: AgentLinkFaceOptions,
 ): Face {
   return {
@@ -44,6 +44,7 @@ export function createAgentLinkFace(
         nodeLinks: core.nodeLinks,
         nodeInstances: core.nodeInstances,
         pullCredentials: core.pullCredentials,
+        secrets: core.secrets,
         logger: app.log,
       });
       app.addHook("onRequest", async (request, reply) => {

@@ -6,6 +6,7 @@ import type { NodeInstanceService } from "../../core/nodes/node-instance-service
 import type { NodeLinkService } from "../../core/nodes/node-link-service.ts";
 import { nodeIdOf, type StoredNode } from "../../core/nodes/node-record.ts";
 import type { PullCredentialsService } from "../../core/registries/pull-credentials-service.ts";
+import type { SecretService } from "../../core/secrets/secret-service.ts";
 import {
   type HelloMessage,
   helloMessageSchema,
@@ -31,6 +32,8 @@ export interface AgentLinkServerOptions {
   readonly nodeLinks: NodeLinkService;
   readonly nodeInstances: NodeInstanceService;
   readonly pullCredentials: PullCredentialsService;
+  /** Resolves desired instances' secret refs into env as they go to the agent. */
+  readonly secrets: Pick<SecretService, "valueFor">;
   readonly masterVersion: string;
   readonly logger: FastifyBaseLogger;
   /** The master pings every link this often and drops one that missed a whole interval. Default 10 s. */
@@ -176,6 +179,7 @@ export class AgentLinkServer {
       nodeLinks,
       nodeInstances: this.#options.nodeInstances,
       pullCredentials: this.#options.pullCredentials,
+      secrets: this.#options.secrets,
       masterVersion: this.#options.masterVersion,
       pingIntervalMs: this.#pingIntervalMs,
       logger,

@@ -5,6 +5,8 @@ import type { NodeInstanceService } from "../../core/nodes/node-instance-service
 import type { NodeLinkLease, NodeLinkService } from "../../core/nodes/node-link-service.ts";
 import { nodeIdOf, type StoredNode } from "../../core/nodes/node-record.ts";
 import type { PullCredentialsService } from "../../core/registries/pull-credentials-service.ts";
+import type { SecretService } from "../../core/secrets/secret-service.ts";
+import type { DesiredInstance } from "../../protocol/instance-spec.ts";
 import {
   type AgentMessage,
   agentMessageSchema,
@@ -23,6 +25,7 @@ export interface SessionContext {
   readonly nodeLinks: NodeLinkService;
   readonly nodeInstances: NodeInstanceService;
   readonly pullCredentials: PullCredentialsService;
+  readonly secrets: Pick<SecretService, "valueFor">;
   readonly masterVersion: string;
   readonly pingIntervalMs: number;
   readonly logger: FastifyBaseLogger;
@@ -32,7 +35,8 @@ export interface SessionContext {
  * One admitted agent's link, after its hello was accepted: records the node as connected,
  * sends the welcome, the desired snapshot and then every change, stores what the agent
  * reports, answers its requests for registry logins, pings it, and cleans up when the link
- * ends, however it ends.
+ * ends, however it ends. Instances go out with their secret refs resolved into env: secret
+ * values cross the link only in those messages and are kept nowhere.
  */
 export class AgentLinkSession {
   readonly node: StoredNode;
@@ -83,7 +87,8 @@ export class AgentLinkSession {
         ping_interval_ms: this.#context.pingIntervalMs,
       });
       const snapshot = await nodeInstances.snapshot(this.node.grid, this.node.name);
-      this.#send({ type: "desired.snapshot", revision: snapshot.revision, instances: snapshot.instances });
+      const instances = await this.#withSecrets(snapshot.instances);
+      this.#send({ type: "desired.snapshot", revision: snapshot.revision, instances });
       const from = snapshot.revision + 1;
       this.#watchers.push(
         nodeLinks.watchDeletion(this.node.grid, this.node.name, from, () =>
@@ -96,7 +101,7 @@ export class AgentLinkSession {
               if (change.delete.length > 0 && !(await nodeLinks.exists(this.node.grid, this.node.name))) {
                 this.close(LINK_CLOSE.nodeDeleted, "the node was deleted");
               } else {
-                this.#send({ type: "desired.change", ...change });
+                this.#send({ type: "desired.change", ...change, put: await this.#withSecrets(change.put) });
               }
             })
             .catch((error: unknown) => this.#fail(error));
@@ -112,6 +117,32 @@ export class AgentLinkSession {
   /** Ends the link with a close code; cleanup follows when the socket has closed. */
   close(code: number, reason: string): void {
     closeLink(this.#socket, code, reason);
+  }
+
+  /**
+   * Each instance's secret refs as `NAME=value` env entries, in place of any env entry of the
+   * same name. A missing secret is left out and logged as the
+   * instance's problem, by name only.
+   */
+  async #withSecrets(instances: readonly DesiredInstance[]): Promise<DesiredInstance[]> {
+    return Promise.all(
+      instances.map(async (instance) => {
+        if (instance.secrets.length === 0) return instance;
+        const resolved: string[] = [];
+        for (const ref of instance.secrets) {
+          const value = await this.#context.secrets.valueFor(instance.grid, ref.secret);
+          if (value === null) {
+            this.#logger.warn(
+              { instance: instance.id, secret: ref.secret, env: ref.name },
+              "an instance's secret does not exist; it starts without it",
+            );
+          } else resolved.push(`${ref.name}=${value}`);
+        }
+        const names = new Set(resolved.map((entry) => entry.slice(0, entry.indexOf("="))));
+        const env = instance.env.filter((entry) => !names.has(entry.split("=", 1)[0]!));
+        return { ...instance, env: [...env, ...resolved] };
+      }),
+    );
   }
 
   #send(message: LinkMessage): void {
