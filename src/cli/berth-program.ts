@@ -3,6 +3,8 @@ import { resolveDevAgentSettings } from "../config/agent-settings.ts";
 import { berthVersion } from "../config/berth-version.ts";
 import {
   DEFAULT_JWT_TTL,
+  DEFAULT_RESCHEDULE_GRACE_HA,
+  DEFAULT_RESCHEDULE_GRACE_RANDOM,
   type MasterSettingsInput,
   resolveMasterSettings,
   settingEnvVars,
@@ -37,6 +39,14 @@ function addMasterOptions(command: Command): Command {
     .option(
       "--consul-script-checks <mode>",
       `let Consul script checks run programs on the master: enabled or disabled (default) (env ${settingEnvVars.consulScriptChecks})`,
+    )
+    .option(
+      "--reschedule-grace-ha <duration>",
+      `how long a node may be offline before its ha instances move, e.g. 2m (default) or 120 (env ${settingEnvVars.rescheduleGraceHa})`,
+    )
+    .option(
+      "--reschedule-grace-random <duration>",
+      `how long a node may be offline before its random instances move, e.g. 30s (default) (env ${settingEnvVars.rescheduleGraceRandom})`,
     );
 }
 
@@ -49,6 +59,8 @@ const MASTER_DEFAULTS = {
   consulAcl: "enabled",
   consulAclDefaultPolicy: "deny",
   consulScriptChecks: "disabled",
+  rescheduleGraceHa: DEFAULT_RESCHEDULE_GRACE_HA,
+  rescheduleGraceRandom: DEFAULT_RESCHEDULE_GRACE_RANDOM,
 } as const;
 
 /** Secrets come from the environment only: flags would show them to everyone running `ps`. */

@@ -20,6 +20,10 @@ export interface MasterSettings {
   readonly consulAclDefaultPolicy: AclDefaultPolicy;
   /** Whether Consul script checks may run programs on the master. */
   readonly consulScriptChecks: boolean;
+  /** Seconds a node may be offline before its ha services' instances are moved off it. */
+  readonly rescheduleGraceHa: number;
+  /** Seconds a node may be offline before its random services' instances are moved off it. */
+  readonly rescheduleGraceRandom: number;
 }
 
 /** Raw values as typed on the command line or in the environment. */
@@ -28,6 +32,18 @@ export type MasterSettingsInput = { readonly [K in keyof MasterSettings]?: strin
 /** Portainer's JWT lifetime. */
 export const DEFAULT_JWT_TTL = "8h";
 const MAX_JWT_TTL_SECONDS = 30 * 24 * 3600;
+/** Kontena's reschedule grace periods (ha 2 minutes, random 30 seconds). */
+export const DEFAULT_RESCHEDULE_GRACE_HA = "2m";
+export const DEFAULT_RESCHEDULE_GRACE_RANDOM = "30s";
+const MAX_GRACE_SECONDS = 7 * 24 * 3600;
+
+/** Seconds as a bare number or a Go duration (90s, 2m). */
+const graceSchema = z
+  .string()
+  .transform((text) => (/^\d+$/.test(text) ? Number(text) : (parseGoDuration(text) ?? Number.NaN) / 1000))
+  .refine((seconds) => Number.isInteger(seconds) && seconds >= 1 && seconds <= MAX_GRACE_SECONDS, {
+    error: "must be a whole number of seconds from 1s to 168h, like 2m, 30s or 120",
+  });
 
 const settingSchemas = {
   host: z.string().trim().min(1, "must not be empty"),
@@ -55,6 +71,8 @@ const settingSchemas = {
   consulScriptChecks: z
     .enum(["enabled", "disabled"], { error: "must be enabled or disabled" })
     .transform((v) => v === "enabled"),
+  rescheduleGraceHa: graceSchema,
+  rescheduleGraceRandom: graceSchema,
 } satisfies { [K in keyof MasterSettings]: z.ZodType<MasterSettings[K], string> };
 
 const flagNames: { readonly [K in keyof MasterSettings]: string } = {
@@ -66,6 +84,8 @@ const flagNames: { readonly [K in keyof MasterSettings]: string } = {
   consulAcl: "--consul-acl",
   consulAclDefaultPolicy: "--consul-acl-default-policy",
   consulScriptChecks: "--consul-script-checks",
+  rescheduleGraceHa: "--reschedule-grace-ha",
+  rescheduleGraceRandom: "--reschedule-grace-random",
 };
 
 /** The environment variable behind each flag. */
@@ -78,6 +98,8 @@ export const settingEnvVars: { readonly [K in keyof MasterSettings]: string } = 
   consulAcl: "BERTH_CONSUL_ACL",
   consulAclDefaultPolicy: "BERTH_CONSUL_ACL_DEFAULT_POLICY",
   consulScriptChecks: "BERTH_CONSUL_SCRIPT_CHECKS",
+  rescheduleGraceHa: "BERTH_RESCHEDULE_GRACE_HA",
+  rescheduleGraceRandom: "BERTH_RESCHEDULE_GRACE_RANDOM",
 };
 
 /**
@@ -105,5 +127,7 @@ export function resolveMasterSettings(
     consulAcl: pick("consulAcl"),
     consulAclDefaultPolicy: pick("consulAclDefaultPolicy"),
     consulScriptChecks: pick("consulScriptChecks"),
+    rescheduleGraceHa: pick("rescheduleGraceHa"),
+    rescheduleGraceRandom: pick("rescheduleGraceRandom"),
   };
 }

@@ -14,6 +14,7 @@ import { CatalogService } from "./consul/catalog-service.ts";
 import { CheckRunner } from "./consul/check-runner.ts";
 import { DatacenterDirectory } from "./consul/datacenter-directory.ts";
 import { EventService } from "./consul/event-service.ts";
+import { InstanceCatalogSync } from "./consul/instance-catalog-sync.ts";
 import { KvService } from "./consul/kv-service.ts";
 import { LocalAgentService } from "./consul/local-agent-service.ts";
 import { LockDelayTable } from "./consul/lock-delay-table.ts";
@@ -38,6 +39,8 @@ import { LoginRequestService } from "./oauth2/login-request-service.ts";
 import { OperationKindRegistry } from "./operations/operation-kind-registry.ts";
 import { OperationRunner } from "./operations/operation-runner.ts";
 import { OperationService } from "./operations/operation-service.ts";
+import type { RescheduleGrace } from "./reconciler/offline-grace-timers.ts";
+import { Reconciler } from "./reconciler/reconciler.ts";
 import { PullCredentialsService } from "./registries/pull-credentials-service.ts";
 import { REGISTRIES_PREFIX, RegistryService } from "./registries/registry-service.ts";
 import { SECRETS_PREFIX, SecretService } from "./secrets/secret-service.ts";
@@ -100,6 +103,10 @@ export interface CoreServices {
   readonly operationKinds: OperationKindRegistry;
   /** Runs queued operations; the master starts it (restart recovery first) and stops it before the store closes. */
   readonly operationRunner: OperationRunner;
+  /** Deploys services off offline and drained nodes, and daemons onto new ones; the master starts and stops it. */
+  readonly reconciler: Reconciler;
+  /** Keeps Berth's running instances in the Consul catalog; the master starts and stops it. */
+  readonly instanceCatalog: InstanceCatalogSync;
   /** Services: their records, and the deploy operations submitted for them. */
   readonly services: ServiceService;
   /** Stacks: a stack and its services, written together; stack deploys and removals. */
@@ -126,6 +133,12 @@ export interface CoreOptions {
   readonly consulScriptChecks?: boolean;
   /** Shortest Consul session TTL, ms (Consul's session_ttl_min); 10 s when absent. */
   readonly consulSessionTtlMinMs?: number;
+  /** How long a node may be offline before its ha / random instances move; 120 s / 30 s when absent. */
+  readonly rescheduleGrace?: RescheduleGrace;
+  /** Seconds a node found offline at start gets to reconnect before it counts as past its grace; 30 when absent. */
+  readonly rescheduleReconnectAllowanceSeconds?: number;
+  /** Told about failures of background work (reconciler, catalog sync); ignored when absent. */
+  readonly onBackgroundError?: (error: unknown, what: string) => void;
   /** How long a deploy waits for one instance before failing, ms; 5 minutes when absent (tests shorten it). */
   readonly deployInstanceTimeoutMs?: number;
   /** How often services with a deploy interval are checked, ms; 10 s when absent. */
@@ -227,6 +240,14 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
     operations,
     operationKinds,
     operationRunner: new OperationRunner(store, operations, operationKinds),
+    reconciler: new Reconciler(store, operations, {
+      grace: options.rescheduleGrace,
+      reconnectAllowanceSeconds: options.rescheduleReconnectAllowanceSeconds,
+      onError: (error) => options.onBackgroundError?.(error, "reconciler"),
+    }),
+    instanceCatalog: new InstanceCatalogSync(store, catalog, datacenters, {
+      onError: (error) => options.onBackgroundError?.(error, "catalog sync"),
+    }),
     services,
     stacks: new StackService(store, grids, operations),
     stackVms,

@@ -7,6 +7,7 @@ import type { LogLevel } from "../config/log-level.ts";
 import { type CoreServices, createCoreServices } from "../core/core-services.ts";
 import { loadMasterKey } from "../core/crypto/master-key.ts";
 import { ValidationError } from "../core/errors/validation-error.ts";
+import { DEFAULT_RESCHEDULE_GRACE } from "../core/reconciler/offline-grace-timers.ts";
 import type { AdminBootstrap } from "../core/users/admin-setup-service.ts";
 import { createHttpHost, type HttpHost } from "../http/http-host.ts";
 import { createLogger } from "../http/http-logger.ts";
@@ -41,6 +42,11 @@ export interface MasterOptions extends ConsulAclOptions {
   readonly deployInstanceTimeoutMs?: number;
   /** How often deploy intervals are checked, ms (10 s by default; tests shorten it). */
   readonly deployIntervalCheckMs?: number;
+  /** Seconds a node may be offline before its ha / random instances move (120 / 30 by default; tests shorten them). */
+  readonly rescheduleGraceHa?: number;
+  readonly rescheduleGraceRandom?: number;
+  /** Seconds a node found offline at start gets to reconnect first (30 by default). */
+  readonly rescheduleReconnectAllowanceSeconds?: number;
   /** `berth dev`: run a local agent in this process, joined to the default grid (when Docker answers). */
   readonly devAgent?: DevAgentSettings;
   /** Agent link timers (tests shorten them). */
@@ -94,6 +100,12 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       consulAcl: consulAcl.settings,
       consulScriptChecks: options.consulScriptChecks,
       consulSessionTtlMinMs: options.consulSessionTtlMinMs,
+      rescheduleGrace: {
+        haSeconds: options.rescheduleGraceHa ?? DEFAULT_RESCHEDULE_GRACE.haSeconds,
+        randomSeconds: options.rescheduleGraceRandom ?? DEFAULT_RESCHEDULE_GRACE.randomSeconds,
+      },
+      rescheduleReconnectAllowanceSeconds: options.rescheduleReconnectAllowanceSeconds,
+      onBackgroundError: (error, what) => logger.warn({ err: error }, `${what} failed`),
       deployInstanceTimeoutMs: options.deployInstanceTimeoutMs,
       deployIntervalCheckMs: options.deployIntervalCheckMs,
     });
@@ -101,9 +113,13 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     await core.operationRunner.start();
     core.deployWatchers.start();
     stopOperations = async () => {
+      await core.reconciler.stop();
+      await core.instanceCatalog.stop();
       await core.deployWatchers.stop();
       await core.operationRunner.stop();
     };
+    await core.reconciler.start();
+    await core.instanceCatalog.start();
     const bootstrap = await bootstrapAdmin(core, options);
     host = await createHttpHost({
       faces: createMasterFaces(core, { agentLink: options.agentLink }),

@@ -12,6 +12,8 @@ const defaults = {
   consulAcl: "enabled",
   consulAclDefaultPolicy: "deny",
   consulScriptChecks: "disabled",
+  rescheduleGraceHa: "2m",
+  rescheduleGraceRandom: "30s",
 };
 
 test("defaults apply when neither flag nor environment says otherwise", () => {
@@ -24,6 +26,8 @@ test("defaults apply when neither flag nor environment says otherwise", () => {
     consulAcl: true,
     consulAclDefaultPolicy: "deny",
     consulScriptChecks: false,
+    rescheduleGraceHa: 120,
+    rescheduleGraceRandom: 30,
   });
 });
 
@@ -38,6 +42,8 @@ test("environment variables override defaults; flags override both; empty variab
     consulAcl: true,
     consulAclDefaultPolicy: "deny",
     consulScriptChecks: false,
+    rescheduleGraceHa: 120,
+    rescheduleGraceRandom: 30,
   });
   assert.deepEqual(resolveMasterSettings({ port: "0", logLevel: "warn", dataDir: "/d", host: "::1" }, env, defaults), {
     host: "::1",
@@ -48,6 +54,8 @@ test("environment variables override defaults; flags override both; empty variab
     consulAcl: true,
     consulAclDefaultPolicy: "deny",
     consulScriptChecks: false,
+    rescheduleGraceHa: 120,
+    rescheduleGraceRandom: 30,
   });
   assert.equal(resolveMasterSettings({ dataDir: "/d" }, { BERTH_PORT: "" }, defaults).port, 8500);
 });
@@ -109,4 +117,20 @@ test("Consul ACLs can be disabled and their default policy opened, by flag or en
 
 test("a required setting without a default names both the flag and the variable", () => {
   assert.throws(() => resolveMasterSettings({}, {}, defaults), /--data-dir \(or BERTH_DATA_DIR\) is required/);
+});
+
+test("the reschedule grace periods are seconds or Go durations, from flag or environment", () => {
+  const grace = (flags: Record<string, string>, env: Record<string, string>) => {
+    const settings = resolveMasterSettings({ dataDir: "/d", ...flags }, env, defaults);
+    return [settings.rescheduleGraceHa, settings.rescheduleGraceRandom];
+  };
+  assert.deepEqual(grace({}, {}), [120, 30]);
+  assert.deepEqual(grace({ rescheduleGraceHa: "5m" }, { BERTH_RESCHEDULE_GRACE_RANDOM: "10" }), [300, 10]);
+  for (const [flags, env, message] of [
+    [{ rescheduleGraceHa: "0" }, {}, /invalid --reschedule-grace-ha "0"/],
+    [{ rescheduleGraceHa: "1500ms" }, {}, /--reschedule-grace-ha/],
+    [{}, { BERTH_RESCHEDULE_GRACE_RANDOM: "soon" }, /invalid BERTH_RESCHEDULE_GRACE_RANDOM "soon"/],
+  ] as const) {
+    assert.throws(() => resolveMasterSettings({ dataDir: "/d", ...flags }, env, defaults), message);
+  }
 });

@@ -60,4 +60,10 @@ export const NODE_SCOPED_PREFIXES: readonly string[] = [
 ];
 
 /** What may change on a node (PUT /v1/nodes/:grid/:name); absent fields stay as they are. */
-export const nodeChangesSchema = z.object({ labels: nodeLabelsSchema.optional() }, { error: "must be an object" });
+export const nodeChangesSchema = z.object(
+  {
+    labels: nodeLabelsSchema.optional(),
+    availability: z.enum(["active", "drain"], { error: "must be active or drain" }).optional(),
+  },
+  { error: "must be an object" },
+);

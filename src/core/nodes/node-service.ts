@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import { nodeNameSchema } from "../../protocol/node-facts.ts";
 import type { JsonValue, StateStore } from "../../store/state-store.ts";
 import { assertGridAdmin, assertGridMember } from "../auth/access-policy.ts";
@@ -49,16 +50,22 @@ export class NodeService {
     return this.#view(gridName, name);
   }
 
-  /** Changes the node's labels (`{labels: ["key=value", …]}` replaces them all); absent fields stay. */
+  /**
+   * Changes the node's labels (`{labels: ["key=value", …]}` replaces them all) and availability
+   * (`drain`: the reconciler moves its stateless instances off); absent fields stay.
+   */
   async update(principal: Principal, gridName: string, name: string, input: unknown): Promise<NodeView> {
     assertGridAdmin(principal, gridName);
-    const { labels } = parseInput(nodeChangesSchema, input);
+    const changes = parseInput(nodeChangesSchema, input);
     await this.#grids.get(gridName);
     await updateRecord(this.#store, this.#key(gridName, name), (kv) => {
       if (!kv) throw this.#notFound(gridName, name);
-      if (labels === undefined) return undefined;
       const node = storedNodeSchema.parse(kv.value);
-      return { ...node, labels, updated_at: new Date().toISOString() } satisfies StoredNode as JsonValue;
+      const labels = changes.labels ?? node.labels;
+      const availability = changes.availability ?? node.availability;
+      if (isDeepStrictEqual(labels, node.labels) && availability === node.availability) return undefined;
+      const changed: StoredNode = { ...node, labels, availability, updated_at: new Date().toISOString() };
+      return changed as JsonValue;
     });
     return this.#view(gridName, name);
   }

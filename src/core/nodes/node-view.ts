@@ -15,6 +15,8 @@ export type NodeView = NodeFacts & {
   readonly initial_node: boolean;
   readonly agent_version: string;
   readonly labels: readonly string[];
+  /** drain: nothing new is placed here and stateless instances are moved off. */
+  readonly availability: StoredNode["availability"];
   /** Private addresses of the grid's other nodes. */
   readonly peer_ips: readonly string[];
   /** null until the agent's first sample. */
@@ -37,6 +39,7 @@ export function toNodeView(node: StoredNode, grid: Grid, connected: boolean, pee
     initial_node: node.node_number <= grid.initial_size,
     agent_version: node.agent_version,
     labels: node.labels,
+    availability: node.availability,
     peer_ips: [...new Set(peerIps)].filter((ip) => ip !== "" && ip !== node.facts.private_ip),
     resource_usage: node.resource_usage,
     grid: withoutToken(grid),

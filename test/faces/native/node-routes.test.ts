@@ -45,6 +45,8 @@ const SPEC_FIELDS = [
   "peer_ips",
   "resource_usage",
   "grid",
+  // Berth's own: active or drain.
+  "availability",
 ];
 
 describe("native nodes", () => {
