@@ -149,7 +149,7 @@ export class ServiceDeployer {
     });
     if (plan.unplaced.length > 0) {
       throw new DeployFailedError(
-        `cannot place service ${service.id}: ${plan.unplaced.map((u) => u.reason).join("; ")}`,
+        `cannot place service ${service.id}: ${[...new Set(plan.unplaced.map((u) => u.reason))].join("; ")}`,
       );
     }
     return plan;
