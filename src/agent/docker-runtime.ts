@@ -233,8 +233,16 @@ export class DockerRuntime implements ContainerRuntime {
       throw new Error(engineMessage(error));
     }
     this.#docker.modem.demuxStream(stream, sink, sink);
-    const ended = Promise.race([once(stream, "end"), once(stream, "close"), once(timeout, "abort")]);
-    await ended.catch(() => {});
+    // Whichever comes first; the others' listeners are removed by aborting `waited`.
+    const waited = new AbortController();
+    const { signal } = waited;
+    await Promise.race([
+      once(stream, "end", { signal }),
+      once(stream, "close", { signal }),
+      once(timeout, "abort", { signal }),
+    ])
+      .catch(() => {})
+      .finally(() => waited.abort());
     if (timeout.aborted) {
       (stream as unknown as Readable).destroy();
       return { exitCode: null, output };
