@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type Docker from "dockerode";
 import { pino } from "pino";
 import { type RunningAgent, startAgent } from "../../src/agent/start-agent.ts";
+import type { GridInstance } from "../../src/core/nodes/node-instance-service.ts";
 import type { MasterOptions } from "../../src/master/start-master.ts";
 import { BERTH_LABELS } from "../../src/protocol/instance-spec.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "./docker-busybox-image.ts";
@@ -76,6 +77,36 @@ export interface TwoAgentCluster {
   containers(labels?: Readonly<Record<string, string>>): Promise<Docker.ContainerInspectInfo[]>;
   /** Containers of one service (by the labels the agent sets). */
   serviceContainers(stack: string | null, service: string): Promise<Docker.ContainerInspectInfo[]>;
+  /** Every desired instance of the grid where it is placed, with its node's latest report. */
+  placements(): Promise<GridInstance[]>;
+  /** GET /v1/services/<id> (fails the test unless 200). */
+  service(id: string): Promise<ServiceJson>;
+  /** Waits until the service shows `instances {total, running}` as given. */
+  waitInstances(id: string, total: number, running?: number, ms?: number): Promise<ServiceJson>;
+  /**
+   * POSTs an action that starts an operation (deploy, scale, restart…), checks it was accepted,
+   * and follows the task it names to a finished state.
+   */
+  operate(path: string, body?: unknown, ms?: number): Promise<{ task: DirectorTask; response: TestResponse }>;
+}
+
+/** The parts of a service's native JSON the scenarios read. */
+export type ServiceJson = {
+  readonly id: string;
+  readonly name: string;
+  readonly state: string;
+  readonly instances: { readonly total: number; readonly running: number };
+  readonly [key: string]: unknown;
+};
+
+/**
+ * The operation (task) id in the answer to a deploy, scale, restart…: the native API answers a
+ * deploy object whose `id` (a string) is also the Director task's.
+ */
+export function taskIdOf(response: TestResponse): number {
+  const parsed = Number((response.json() as { id?: unknown }).id);
+  assert.ok(Number.isSafeInteger(parsed) && parsed > 0, `no task id in ${response.text}`);
+  return parsed;
 }
 
 export interface ClusterOptions {
@@ -217,6 +248,31 @@ export async function startTwoAgentCluster(
     },
     restartAgent: launch,
     containers,
+    placements: () => master.core.nodeInstances.gridInstances(grid),
+    async service(id) {
+      const response = await call(`/v1/services/${id}`, "GET");
+      assert.equal(response.status, 200, `GET /v1/services/${id}: ${response.text}`);
+      return response.json() as ServiceJson;
+    },
+    async waitInstances(id, total, running = total, ms = 30_000) {
+      return waitFor(
+        `service ${id} at instances {total: ${total}, running: ${running}}`,
+        async () => (await call(`/v1/services/${id}`, "GET")).json() as ServiceJson,
+        (service) => service.instances?.total === total && service.instances?.running === running,
+        ms,
+      );
+    },
+    async operate(path, body = {}, ms = 60_000) {
+      const response = await call(path, "POST", body);
+      assert.ok(response.status >= 200 && response.status < 300, `POST ${path}: ${response.status} ${response.text}`);
+      const task = await waitFor(
+        `the task of POST ${path} finished`,
+        async () => (await director(`/tasks/${taskIdOf(response)}`)).json() as DirectorTask,
+        (found) => FINISHED.includes(found.state),
+        ms,
+      );
+      return { task, response };
+    },
     serviceContainers: (stack, service) =>
       containers(
         stack === null
