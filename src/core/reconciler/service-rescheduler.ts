@@ -34,8 +34,13 @@ export class ServiceRescheduler {
     this.#operations = operations;
   }
 
-  /** Running services with desired instances on the node, of the selected kinds. */
-  async servicesOnNode(grid: string, node: string, selection: ServiceSelection, revision?: number) {
+  /** Running services with desired instances on the node, of the selected kinds; `revision`: as the node was then. */
+  async servicesOnNode(
+    grid: string,
+    node: string,
+    selection: ServiceSelection,
+    revision?: number,
+  ): Promise<StoredService[]> {
     const { kvs } = await this.#store.range(nodeInstancesPrefix(grid, node), { prefix: true, revision });
     const services = new Map<string, { stack: string | null; name: string }>();
     for (const kv of kvs) {
