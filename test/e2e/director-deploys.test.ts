@@ -98,7 +98,7 @@ async function postManifest(c: TwoAgentCluster, text: string) {
   });
 }
 
-describe("deploys as Director tasks on two agents", { timeout: 120_000 }, () => {
+describe("deploys as Director tasks on two agents", { timeout: 180_000 }, () => {
   it("follows a service deploy as task events to done", async (t) => {
     const c = await startTwoAgentCluster(t);
     if (c === null) return;

@@ -44,7 +44,7 @@ async function exec(container: Docker.Container, command: string): Promise<strin
   return Buffer.concat(out).toString("utf8");
 }
 
-describe("reconciling on two agents", { timeout: 120_000 }, () => {
+describe("reconciling on two agents", { timeout: 180_000 }, () => {
   it("moves a lost node's stateless instances after the grace period; a stateful one waits for its node", async (t) => {
     const c = await startTwoAgentCluster(t, {
       master: { rescheduleGraceHa: GRACE_SECONDS, rescheduleGraceRandom: GRACE_SECONDS },
