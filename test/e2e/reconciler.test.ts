@@ -108,6 +108,27 @@ describe("reconciling on two agents", { timeout: 180_000 }, () => {
         .sort(),
     );
     assert.equal((await c.service(dbId)).instances.total, 2);
+
+    // The node comes back: its stateful instance runs on in the same container, nothing of web is left on it.
+    const waitingContainer = dbContainers.find((x) => x.Config.Labels[BERTH_LABELS.node] === lost);
+    assert.ok(waitingContainer);
+    await c.restartAgent(lost);
+    await c.waitInstances(dbId, 2);
+    const back = await waitFor(
+      `no ${web} container left on ${lost}`,
+      () => c.containers(),
+      (found) =>
+        !found.some(
+          (x) => x.Config.Labels[BERTH_LABELS.service] === web && x.Config.Labels[BERTH_LABELS.node] === lost,
+        ),
+    );
+    const dbAgain = back.find((x) => x.Name === waitingContainer.Name);
+    assert.equal(dbAgain?.Id, waitingContainer.Id);
+    assert.equal(
+      dbAgain?.State.StartedAt,
+      waitingContainer.State.StartedAt,
+      "the stateful container was not restarted",
+    );
   });
 
   it("restarts a container whose health check keeps failing, after the threshold", async (t) => {
