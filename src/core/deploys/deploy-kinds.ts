@@ -4,6 +4,13 @@
  * them apart. The native and Director faces submit them; the deployer registers and runs them.
  */
 
+import type { JsonValue } from "../../store/state-store.ts";
+import type { SubmitOperation } from "../operations/operation-service.ts";
+import type { StoredService } from "../services/service-record.ts";
+
+/** Who the master's own operations (reschedules, interval and secret redeploys) are submitted as. */
+export const MASTER_USER = "berth";
+
 export const DEPLOY_KINDS = {
   /** Places and (re)starts a service's instances from its current spec; also reschedules. */
   serviceDeploy: "service.deploy",
@@ -49,6 +56,32 @@ export function operationTarget(stack: string | null, service?: string): string 
   if (stack !== null) return `stack/${stack}`;
   if (service === undefined) throw new Error("a stackless target needs the service name");
   return `service/${service}`;
+}
+
+/**
+ * An operation on one service, ready to submit: queued on the service's target and shown under
+ * its stack's deployment. `internal` for the master's own (hidden from `GET /tasks?verbose=0`).
+ */
+export function serviceOperation(
+  service: Pick<StoredService, "grid" | "stack" | "name">,
+  operation: {
+    readonly kind: DeployKind;
+    readonly description: string;
+    readonly user: string;
+    readonly params: ServiceDeployParams | ServiceScaleParams | ServiceActionParams;
+    readonly internal?: boolean;
+  },
+): SubmitOperation {
+  return {
+    kind: operation.kind,
+    description: operation.description,
+    user: operation.user,
+    grid: service.grid,
+    target: operationTarget(service.stack, service.name),
+    ...(service.stack !== null && { deployment: service.stack }),
+    ...(operation.internal && { internal: true }),
+    params: operation.params as unknown as JsonValue,
+  };
 }
 
 /** How one instance's update went, as the deploy status (`/v1/services/:id/deploys/:id`) shows it. */

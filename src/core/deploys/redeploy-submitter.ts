@@ -1,11 +1,7 @@
-import type { JsonValue } from "../../store/state-store.ts";
 import { FINISHED_STATES, type OperationRecord } from "../operations/operation-record.ts";
 import type { OperationService } from "../operations/operation-service.ts";
 import type { StoredService } from "../services/service-record.ts";
-import { DEPLOY_KINDS, operationTarget, type ServiceDeployParams } from "./deploy-kinds.ts";
-
-/** Who the master's own operations are submitted as. */
-export const MASTER_USER = "berth";
+import { DEPLOY_KINDS, MASTER_USER, type ServiceDeployParams, serviceOperation } from "./deploy-kinds.ts";
 
 /**
  * Submits the deploys the master decides on by itself (interval, secret change), at most one
@@ -33,16 +29,15 @@ export class RedeploySubmitter {
   async submit(service: StoredService, reason: string): Promise<OperationRecord | undefined> {
     if (await this.isPending(service.id)) return undefined;
     const params: ServiceDeployParams = { service: service.id, force: false, reason };
-    const operation = await this.#operations.submit({
-      kind: DEPLOY_KINDS.serviceDeploy,
-      description: `deploy service ${service.id} (${reason})`,
-      user: MASTER_USER,
-      grid: service.grid,
-      target: operationTarget(service.stack, service.name),
-      ...(service.stack !== null && { deployment: service.stack }),
-      internal: true,
-      params: params as unknown as JsonValue,
-    });
+    const operation = await this.#operations.submit(
+      serviceOperation(service, {
+        kind: DEPLOY_KINDS.serviceDeploy,
+        description: `deploy service ${service.id} (${reason})`,
+        user: MASTER_USER,
+        params,
+        internal: true,
+      }),
+    );
     this.#pending.set(service.id, operation.id);
     return operation;
   }

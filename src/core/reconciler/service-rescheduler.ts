@@ -1,13 +1,10 @@
 import type { DesiredInstance } from "../../protocol/instance-spec.ts";
-import type { JsonValue, StateStore } from "../../store/state-store.ts";
-import { DEPLOY_KINDS, operationTarget, type ServiceDeployParams } from "../deploys/deploy-kinds.ts";
+import type { StateStore } from "../../store/state-store.ts";
+import { DEPLOY_KINDS, MASTER_USER, type ServiceDeployParams, serviceOperation } from "../deploys/deploy-kinds.ts";
 import { nodeInstancesPrefix } from "../nodes/node-record.ts";
 import type { OperationRecord } from "../operations/operation-record.ts";
 import type { OperationService } from "../operations/operation-service.ts";
 import { type StoredService, serviceKey, servicesPrefix } from "../services/service-record.ts";
-
-/** The user the reconciler's operations are submitted as. */
-export const RECONCILER_USER = "berth";
 
 type Strategy = StoredService["spec"]["strategy"];
 
@@ -92,16 +89,15 @@ export class ServiceRescheduler {
       if (covered) continue;
       const params: ServiceDeployParams = { service: service.id, force: false, reason };
       submitted.push(
-        await this.#operations.submit({
-          kind: DEPLOY_KINDS.serviceDeploy,
-          description: `deploy service ${service.id} (${reason})`,
-          user: RECONCILER_USER,
-          grid: service.grid,
-          target: operationTarget(service.stack, service.name),
-          ...(service.stack !== null && { deployment: service.stack }),
-          internal: true,
-          params: params as unknown as JsonValue,
-        }),
+        await this.#operations.submit(
+          serviceOperation(service, {
+            kind: DEPLOY_KINDS.serviceDeploy,
+            description: `deploy service ${service.id} (${reason})`,
+            user: MASTER_USER,
+            params,
+            internal: true,
+          }),
+        ),
       );
     }
     return submitted;

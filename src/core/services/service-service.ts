@@ -6,10 +6,10 @@ import {
   DEPLOY_KINDS,
   type DeployKind,
   type InstanceDeploy,
-  operationTarget,
   type ServiceActionParams,
   type ServiceDeployParams,
   type ServiceScaleParams,
+  serviceOperation,
 } from "../deploys/deploy-kinds.ts";
 import { ConflictError } from "../errors/conflict-error.ts";
 import { NotFoundError } from "../errors/not-found-error.ts";
@@ -220,15 +220,14 @@ export class ServiceService {
     params: ServiceActionParams,
   ): Promise<OperationRecord> {
     const [action, ...rest] = verb.split(" ");
-    return this.#operations.submit({
-      kind,
-      description: [action, "service", service.id, ...rest].join(" "),
-      user: principal.user.username,
-      grid: service.grid,
-      target: operationTarget(service.stack, service.name),
-      ...(service.stack !== null && { deployment: service.stack }),
-      params: params as unknown as JsonValue,
-    });
+    return this.#operations.submit(
+      serviceOperation(service, {
+        kind,
+        description: [action, "service", service.id, ...rest].join(" "),
+        user: principal.user.username,
+        params,
+      }),
+    );
   }
 
   /**

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DEPLOY_KINDS, type ServiceDeployParams } from "../../../src/core/deploys/deploy-kinds.ts";
+import { DEPLOY_KINDS, MASTER_USER, type ServiceDeployParams } from "../../../src/core/deploys/deploy-kinds.ts";
 import { ValidationError } from "../../../src/core/errors/validation-error.ts";
 import type { NodeLinkLease } from "../../../src/core/nodes/node-link-service.ts";
 import { nodeKey, type StoredNode } from "../../../src/core/nodes/node-record.ts";
 import type { OperationRecord } from "../../../src/core/operations/operation-record.ts";
 import { OperationService } from "../../../src/core/operations/operation-service.ts";
 import { Reconciler } from "../../../src/core/reconciler/reconciler.ts";
-import { RECONCILER_USER } from "../../../src/core/reconciler/service-rescheduler.ts";
 import { type StoredService, serviceId, serviceKey } from "../../../src/core/services/service-record.ts";
 import { type ServiceSpecInput, serviceSpec } from "../../../src/core/stacks/service-spec.ts";
 import type { JsonValue } from "../../../src/store/state-store.ts";
@@ -146,7 +145,7 @@ describe("reconciler", () => {
       (op.params as ServiceDeployParams).service.endsWith("/web"),
     );
     assert.ok(web);
-    assert.equal(web.user, RECONCILER_USER);
+    assert.equal(web.user, MASTER_USER);
     assert.equal(web.internal, true);
     assert.equal(web.target, `stack/${STACK}`);
     assert.equal(web.grid, GRID);
