@@ -1,6 +1,5 @@
-import { isMap, isScalar, LineCounter, type Node, parseDocument, stringify } from "yaml";
+import { isScalar, stringify } from "yaml";
 import { z } from "zod";
-import { StackFileError, type StackFileProblem } from "../errors/stack-file-error.ts";
 import type { StoredService } from "../services/service-record.ts";
 import { type FieldPath, formatPath } from "./field-path.ts";
 import { orderByLinks } from "./link-order.ts";
@@ -8,6 +7,7 @@ import { asPlainObject } from "./plain-object.ts";
 import { type ServiceSpec, serviceName, serviceSpec } from "./service-spec.ts";
 import type { StackDefinition } from "./stack-file-parser.ts";
 import type { StoredStack } from "./stack-record.ts";
+import { parseYamlMap } from "./yaml-map-document.ts";
 
 /**
  * A BOSH deployment manifest (what `POST /deployments` takes) read as a stack: the deployment
@@ -167,39 +167,10 @@ type Report = (path: FieldPath, message: string) => void;
  * StackFileError; nothing is partly read.
  */
 export function parseBoshManifest(text: string): StackDefinition {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const problems: StackFileProblem[] = [];
-  const problemAt = (path: FieldPath, message: string): StackFileProblem => {
-    const node = nearestNode(path);
-    const offset = node?.range?.[0];
-    const position = offset === undefined ? undefined : lineCounter.linePos(offset);
-    return { path: formatPath(path), ...(position && { line: position.line, column: position.col }), message };
-  };
-  const report: Report = (path, message) => {
-    problems.push(problemAt(path, message));
-  };
-  const nearestNode = (path: FieldPath): Node | undefined => {
-    for (let length = path.length; length > 0; length--) {
-      const node = doc.getIn(path.slice(0, length), true);
-      if (node !== undefined && node !== null && typeof node === "object") return node as Node;
-    }
-    return undefined;
-  };
-  const fail = (): never => {
-    const byLine = (problem: StackFileProblem): number => problem.line ?? Number.POSITIVE_INFINITY;
-    throw new StackFileError(problems.toSorted((a, b) => byLine(a) - byLine(b)));
-  };
-
-  for (const error of doc.errors) {
-    const position = lineCounter.linePos(error.pos[0]);
-    problems.push({ path: "", line: position.line, column: position.col, message: error.message });
-  }
-  if (problems.length > 0) fail();
-  if (!isMap(doc.contents)) {
-    report([], "a manifest is a map of name, releases, stemcells, update and instance_groups");
-    fail();
-  }
+  const { doc, problems, problemAt, report, fail } = parseYamlMap(
+    text,
+    "a manifest is a map of name, releases, stemcells, update and instance_groups",
+  );
 
   const raw = doc.toJS() as Record<string, unknown>;
   // YAML reads `version: 1.10` as 1.1; versions are text as written.

@@ -1,18 +1,18 @@
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, Scalar } from "yaml";
+import { isMap, isScalar, isSeq, type Node, Scalar } from "yaml";
 import type { z } from "zod";
-import { StackFileError, type StackFileProblem } from "../errors/stack-file-error.ts";
 import {
   composeServiceToSpecInput,
   SPEC_FIELD_SOURCES,
   STACK_SERVICE_KEYS,
   unknownServiceKeyMessage,
 } from "./compose-service.ts";
-import { type FieldPath, formatPath } from "./field-path.ts";
+import type { FieldPath } from "./field-path.ts";
 import { interpolateText } from "./interpolate-text.ts";
 import { orderByLinks } from "./link-order.ts";
 import { asPlainObject } from "./plain-object.ts";
 import { type ServiceSpec, serviceSpec } from "./service-spec.ts";
 import { resolveVariable, type VariableSources, type VariableValue, variablesSpec } from "./stack-variables.ts";
+import { parseYamlMap } from "./yaml-map-document.ts";
 
 /** A stack file, resolved: variables filled in, services normalised and in link order. */
 export type StackDefinition = {
@@ -38,41 +38,10 @@ const VERSION = /^\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
  * Every problem found is reported at once, by field path and line, in a StackFileError.
  */
 export function parseStackFile(text: string, sources: VariableSources = {}): StackDefinition {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const problems: StackFileProblem[] = [];
-  const problemAt = (path: FieldPath, message: string, at?: Node | null): StackFileProblem => {
-    const node = at ?? nearestNode(path);
-    const offset = node?.range?.[0];
-    const position = offset === undefined ? undefined : lineCounter.linePos(offset);
-    return { path: formatPath(path), ...(position && { line: position.line, column: position.col }), message };
-  };
-  const report = (path: FieldPath, message: string, at?: Node | null): void => {
-    problems.push(problemAt(path, message, at));
-  };
-  // The node at a path, or at its closest ancestor in the file (a missing key has no node).
-  const nearestNode = (path: FieldPath): Node | undefined => {
-    for (let length = path.length; length > 0; length--) {
-      const node = doc.getIn(path.slice(0, length), true);
-      if (node !== undefined && node !== null && typeof node === "object") return node as Node;
-    }
-    return undefined;
-  };
-  // In file order, so an author can work down the file; problems without a line go last.
-  const fail = (): never => {
-    const byLine = (problem: StackFileProblem): number => problem.line ?? Number.POSITIVE_INFINITY;
-    throw new StackFileError(problems.toSorted((a, b) => byLine(a) - byLine(b)));
-  };
-
-  for (const error of doc.errors) {
-    const position = lineCounter.linePos(error.pos[0]);
-    problems.push({ path: "", line: position.line, column: position.col, message: error.message });
-  }
-  if (problems.length > 0) fail();
-  if (!isMap(doc.contents)) {
-    report([], "a stack file is a map of stack, version, services…");
-    fail();
-  }
+  const { doc, problems, problemAt, report, fail } = parseYamlMap(
+    text,
+    "a stack file is a map of stack, version, services…",
+  );
 
   const top = (doc.toJS() ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(top))
