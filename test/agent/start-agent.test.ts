@@ -8,7 +8,7 @@ import type Docker from "dockerode";
 import { nodeIdentityPath } from "../../src/agent/node-identity-file.ts";
 import type { MasterOptions } from "../../src/master/start-master.ts";
 import { BERTH_LABELS, type DesiredInstanceInput } from "../../src/protocol/instance-spec.ts";
-import { spawnAgent } from "../support/agent-process.ts";
+import { type AgentProcessOptions, type BerthProcess, spawnAgent } from "../support/agent-process.ts";
 import { eventually } from "../support/consul-master.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../support/docker-busybox-image.ts";
 import { type DockerTestRun, requireDocker, startDockerTestRun } from "../support/docker-engine.ts";
@@ -20,6 +20,8 @@ import { startTestMaster, type TestMaster } from "../support/test-master.ts";
 // End to end on the local Docker engine: a real master in this process, `berth agent` in child processes.
 
 interface Setup {
+  /** `berth agent` in a child process, killed before the run's containers are removed (else it would recreate them). */
+  spawnAgent(options: AgentProcessOptions): BerthProcess;
   readonly docker: Docker;
   readonly run: DockerTestRun;
   readonly masterDir: string;
@@ -30,11 +32,25 @@ interface Setup {
 async function setup(t: TestContext, masterOptions: Partial<MasterOptions> = {}): Promise<Setup | null> {
   const docker = await requireDocker(t);
   if (docker === null) return null;
+  // Registered first, so it runs first: after hooks run in the order they were added.
+  const agents: BerthProcess[] = [];
+  t.after(() => Promise.all(agents.map((agent) => agent.kill())));
   const run = startDockerTestRun(t, docker);
   await ensureBusyboxImage(docker);
   const masterDir = await makeTempDir(t);
   const master = await startTestMaster(t, masterDir, masterOptions);
-  return { docker, run, masterDir, master, gridToken: (await master.core.grids.get("default")).token };
+  return {
+    spawnAgent: (options) => {
+      const agent = spawnAgent(t, options);
+      agents.push(agent);
+      return agent;
+    },
+    docker,
+    run,
+    masterDir,
+    master,
+    gridToken: (await master.core.grids.get("default")).token,
+  };
 }
 
 /** A long-running busybox instance of this run, with settings worth checking on the container. */
@@ -93,7 +109,7 @@ describe("berth agent on Docker", { timeout: 180_000 }, () => {
     if (s === null) return;
     const node = `${s.run.prefix}-a`;
     const agentDir = await makeTempDir(t);
-    let agent = spawnAgent(t, {
+    let agent = s.spawnAgent({
       masterUrl: s.master.url,
       name: node,
       dataDir: agentDir,
@@ -154,7 +170,7 @@ describe("berth agent on Docker", { timeout: 180_000 }, () => {
     assert.equal((await s.docker.getContainer(id).inspect()).State.Running, true);
 
     // Restarted without the grid token: it rejoins with its node token and adopts the container.
-    agent = spawnAgent(t, { masterUrl: s.master.url, name: "ignored-now", dataDir: agentDir });
+    agent = s.spawnAgent({ masterUrl: s.master.url, name: "ignored-now", dataDir: agentDir });
     const rejoined = await waitConnected(s.master, node);
     assert.equal(rejoined?.node_number, 1);
     await sleep(2_000);
@@ -185,7 +201,7 @@ describe("berth agent on Docker", { timeout: 180_000 }, () => {
     assert.equal((await s.docker.getContainer(id).inspect()).State.Running, true);
 
     // Its stored identity keeps being refused.
-    const again = spawnAgent(t, { masterUrl: s.master.url, name: node, dataDir: agentDir });
+    const again = s.spawnAgent({ masterUrl: s.master.url, name: node, dataDir: agentDir });
     assert.equal((await again.exit()).code, 1);
   });
 
@@ -194,7 +210,7 @@ describe("berth agent on Docker", { timeout: 180_000 }, () => {
     if (s === null) return;
     const [x, y] = [`${s.run.prefix}-x`, `${s.run.prefix}-y`];
     const agents = [x, y].map(async (name) =>
-      spawnAgent(t, { masterUrl: s.master.url, name, dataDir: await makeTempDir(t), gridToken: s.gridToken }),
+      s.spawnAgent({ masterUrl: s.master.url, name, dataDir: await makeTempDir(t), gridToken: s.gridToken }),
     );
     await Promise.all(agents);
     await waitConnected(s.master, x);
@@ -232,9 +248,9 @@ describe("berth agent on Docker", { timeout: 180_000 }, () => {
     const node = `${s.run.prefix}-same`;
     const agentDir = await makeTempDir(t);
     const spawnHere = (gridToken?: string) =>
-      spawnAgent(t, { masterUrl: s.master.url, name: node, dataDir: agentDir, gridToken });
+      s.spawnAgent({ masterUrl: s.master.url, name: node, dataDir: agentDir, gridToken });
     let here = spawnHere(s.gridToken);
-    spawnAgent(t, {
+    s.spawnAgent({
       masterUrl: s.master.url,
       name: node,
       dataDir: await makeTempDir(t),
@@ -281,7 +297,7 @@ describe("berth agent on Docker", { timeout: 180_000 }, () => {
     const password = `registry-password-${randomUUID()}`;
     const registry = await startRegistry(t, s.docker, { htpasswd: { puller: password } });
     const node = `${s.run.prefix}-pull`;
-    const agent = spawnAgent(t, {
+    const agent = s.spawnAgent({
       masterUrl: s.master.url,
       name: node,
       dataDir: await makeTempDir(t),
@@ -323,7 +339,7 @@ describe("berth agent on Docker", { timeout: 180_000 }, () => {
   it("refuses a wrong or rotated grid token: the agent says so and stops", async (t) => {
     const s = await setup(t);
     if (s === null) return;
-    const wrong = spawnAgent(t, {
+    const wrong = s.spawnAgent({
       masterUrl: s.master.url,
       name: `${s.run.prefix}-w`,
       dataDir: await makeTempDir(t),
@@ -335,7 +351,7 @@ describe("berth agent on Docker", { timeout: 180_000 }, () => {
 
     const rotated = await sendJson(s.master.url, "/v1/grids/default/token", "POST", {}, s.master.auth);
     assert.equal(rotated.status, 200, rotated.text);
-    const stale = spawnAgent(t, {
+    const stale = s.spawnAgent({
       masterUrl: s.master.url,
       name: `${s.run.prefix}-r`,
       dataDir: join(await makeTempDir(t), "agent"),
