@@ -112,7 +112,9 @@ export function buildDesiredInstance(service: StoredService, number: number, con
     instance_number: number,
     ...containerFields(service, context.volumes),
     state: service.state === "stopped" ? "stopped" : "running",
+    // Parsing drops unhealthy_threshold from the check: the agent reads it beside the check.
     health_check: spec.health_check ?? null,
+    ...(spec.health_check && { unhealthy_threshold: spec.health_check.unhealthy_threshold }),
     wait_for_port: spec.deploy_opts.wait_for_port,
     post_start: hooksFor(service, number),
     restart_requested_at: service.restart_requested_at,

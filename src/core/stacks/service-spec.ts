@@ -135,6 +135,8 @@ const healthCheckSpec = z
     interval: z.int().min(1).default(10),
     initial_delay: z.int().min(0).default(10),
     timeout: z.int().min(1).default(10),
+    /** Consecutive failed checks after which the agent restarts the container. */
+    unhealthy_threshold: z.int().min(1, "must be at least 1").default(3),
   })
   .superRefine((check, ctx) => {
     if (check.uri !== undefined && check.protocol !== "http")

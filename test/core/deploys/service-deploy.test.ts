@@ -274,3 +274,25 @@ test("remove takes the instances off, waits for their containers to go, then del
   const { kvs } = await h.store.range(`/instance-states/${GRID}/`, { prefix: true });
   assert.equal(kvs.length, 0);
 });
+
+test("a service's health check reaches its instances, with its unhealthy threshold beside it", async (t) => {
+  const h = await deployHarness(t);
+  await h.putService({
+    name: "web",
+    image: "nginx:1",
+    instances: 1,
+    health_check: { protocol: "tcp", port: 80, interval: 5, unhealthy_threshold: 5 },
+  });
+  const op = await h.run(h.deploy(WEB));
+  assert.equal(op.state, "done", op.result ?? "");
+  const [entry] = await h.desired();
+  assert.deepEqual(entry?.instance.health_check, {
+    protocol: "tcp",
+    port: 80,
+    uri: "/",
+    interval: 5,
+    initial_delay: 10,
+    timeout: 10,
+  });
+  assert.equal(entry?.instance.unhealthy_threshold, 5);
+});

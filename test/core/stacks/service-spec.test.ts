@@ -86,6 +86,7 @@ test("shorthands come out in one shape", () => {
     interval: 10,
     initial_delay: 10,
     timeout: 10,
+    unhealthy_threshold: 3,
   });
   assert.deepEqual(spec.deploy_opts, { min_health: 0.8, wait_for_port: 8080, interval: 300 });
 });

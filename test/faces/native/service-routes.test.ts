@@ -116,6 +116,7 @@ describe("native services", () => {
       interval: 10,
       initial_delay: 10,
       timeout: 10,
+      unhealthy_threshold: 3,
     });
     assert.equal(created.memory, 512 * 1024 * 1024);
     assert.equal(created.user, null);
