@@ -53,6 +53,8 @@ export interface ContainerSpec {
   /** Docker's network mode: bridge, host, none or container:<name>. */
   readonly networkMode: string;
   readonly volumes: readonly string[];
+  /** Names of containers whose volumes are mounted too. */
+  readonly volumesFrom: readonly string[];
   readonly capAdd: readonly string[];
   readonly capDrop: readonly string[];
   readonly memory: number | null;

@@ -678,6 +678,7 @@ export class Converger extends EventEmitter<ConvergerEvents> {
       ports: desired.ports,
       networkMode: desired.net,
       volumes: desired.volumes,
+      volumesFrom: desired.volumes_from,
       capAdd: desired.cap_add,
       capDrop: desired.cap_drop,
       memory: desired.memory,

@@ -332,6 +332,7 @@ function createOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
       NetworkMode: spec.networkMode,
       PortBindings: portBindings,
       Binds: binds,
+      VolumesFrom: spec.volumesFrom.length === 0 ? undefined : [...spec.volumesFrom],
       CapAdd: [...spec.capAdd],
       CapDrop: [...spec.capDrop],
       Memory: spec.memory ?? undefined,

@@ -54,6 +54,8 @@ export const desiredInstanceSchema = z.object({
   ports: z.array(portMappingSchema).default([]),
   /** Docker network mode: bridge, host, none or container:<name>. */
   net: z.string().default("bridge"),
+  /** Containers whose volumes this one mounts too (Docker's VolumesFrom), by container name. */
+  volumes_from: z.array(z.string()).default([]),
   /** Docker volume specs as `docker run -v` takes them: `/data`, `name:/data`, `/host:/data:ro`. */
   volumes: z.array(z.string()).default([]),
   cap_add: z.array(z.string()).default([]),

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type Docker from "dockerode";
 import { Converger } from "../../src/agent/converger.ts";
 import { DockerRuntime } from "../../src/agent/docker-runtime.ts";
 import { desiredInstanceSchema } from "../../src/protocol/instance-spec.ts";
@@ -106,6 +107,33 @@ test("converger on Docker", async (t) => {
       if (status === 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.equal(status, 404);
+
+    // A second instance mounting the first one's volumes (volumes_from) gets the same /data volume.
+    const reader = `${run.prefix}-full-2`;
+    converger.upsertDesired(
+      desiredInstanceSchema.parse({
+        id: "grid/full/reader/1",
+        name: reader,
+        grid: "grid",
+        stack: "full",
+        service: "reader",
+        instance_number: 1,
+        image: BUSYBOX_IMAGE,
+        cmd: ["sh", "-c", "test -d /data && sleep 3600"],
+        volumes_from: [name],
+        labels: { ...run.labels },
+        revision: "r1",
+      }),
+    );
+    await converger.settled();
+    const readerState = converger.actualInstances().find((instance) => instance.id === "grid/full/reader/1")!;
+    assert.equal(readerState.state, "running", JSON.stringify(readerState));
+    const readerInfo = await docker.getContainer(readerState.container_id!).inspect();
+    assert.deepEqual(readerInfo.HostConfig.VolumesFrom, [name]);
+    const dataVolume = (mounts: Docker.ContainerInspectInfo["Mounts"]) =>
+      mounts.find((m) => m.Destination === "/data")?.Name;
+    assert.ok(dataVolume(info.Mounts));
+    assert.equal(dataVolume(readerInfo.Mounts), dataVolume(info.Mounts));
   });
 
   await t.test("reports Docker's reason when a container cannot start", async (t) => {

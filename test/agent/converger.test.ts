@@ -196,6 +196,7 @@ test("removes a container labelled for its grid and node but for no instance, an
       ports: [],
       networkMode: "bridge",
       volumes: [],
+      volumesFrom: [],
       capAdd: [],
       capDrop: [],
       memory: null,

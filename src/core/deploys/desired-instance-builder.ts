@@ -40,6 +40,15 @@ function mapVolume(spec: string, volumes: ReadonlyMap<string, string>): string {
   return external === undefined ? spec : `${external}${spec.slice(colon)}`;
 }
 
+/**
+ * A volumes_from entry names another service's instance of the same stack, Kontena style:
+ * `data-%s` is instance N of `data` for instance N of this service, `data-1` a fixed one.
+ */
+function volumesFromContainer(stack: string | null, source: string, number: number): string {
+  const name = source.replaceAll("%s", String(number));
+  return stack === null ? name : `${stack}.${name}`;
+}
+
 /** The fields that make a container: a change to any of them needs a new container. */
 function containerFields(service: StoredService, volumes: ReadonlyMap<string, string>) {
   const { spec } = service;
@@ -57,6 +66,8 @@ function containerFields(service: StoredService, volumes: ReadonlyMap<string, st
     })),
     net: spec.net,
     volumes: spec.volumes.map((volume) => mapVolume(volume, volumes)),
+    // As written: each instance resolves its own names (buildDesiredInstance), from these.
+    volumes_from: [...spec.volumes_from],
     cap_add: [...spec.cap_add],
     cap_drop: [...spec.cap_drop],
     memory: spec.memory ?? null,
@@ -111,6 +122,7 @@ export function buildDesiredInstance(service: StoredService, number: number, con
     service: service.name,
     instance_number: number,
     ...containerFields(service, context.volumes),
+    volumes_from: spec.volumes_from.map((source) => volumesFromContainer(service.stack, source, number)),
     state: service.state === "stopped" ? "stopped" : "running",
     // Parsing drops unhealthy_threshold from the check: the agent reads it beside the check.
     health_check: spec.health_check ?? null,

@@ -296,3 +296,21 @@ test("a service's health check reaches its instances, with its unhealthy thresho
   });
   assert.equal(entry?.instance.unhealthy_threshold, 5);
 });
+
+test("volumes_from names the stack's instance of another service, %s standing for the instance number", async (t) => {
+  const h = await deployHarness(t);
+  await h.putService(
+    { name: "web", image: "nginx:1", instances: 2, volumes_from: ["data-%s", "logs-1"] },
+    { stack: "shop" },
+  );
+  const op = await h.run(h.deploy(`${GRID}/shop/web`));
+  assert.equal(op.state, "done", op.result ?? "");
+  const byNumber = (await h.desired()).map((entry) => [entry.instance.instance_number, entry.instance.volumes_from]);
+  assert.deepEqual(
+    byNumber.sort(([a], [b]) => Number(a) - Number(b)),
+    [
+      [1, ["shop.data-1", "shop.logs-1"]],
+      [2, ["shop.data-2", "shop.logs-1"]],
+    ],
+  );
+});
