@@ -3,6 +3,7 @@ import { resolveDevAgentSettings } from "../config/agent-settings.ts";
 import { berthVersion } from "../config/berth-version.ts";
 import {
   DEFAULT_JWT_TTL,
+  DEFAULT_OPERATIONS_KEPT,
   DEFAULT_RESCHEDULE_GRACE_HA,
   DEFAULT_RESCHEDULE_GRACE_RANDOM,
   type MasterSettingsInput,
@@ -47,6 +48,10 @@ function addMasterOptions(command: Command): Command {
     .option(
       "--reschedule-grace-random <duration>",
       `how long a node may be offline before its random instances move, e.g. 30s (default) (env ${settingEnvVars.rescheduleGraceRandom})`,
+    )
+    .option(
+      "--operations-kept <count>",
+      `finished operations (Director tasks) kept, at least 100; older ones are deleted (default ${DEFAULT_OPERATIONS_KEPT}, env ${settingEnvVars.operationsKept})`,
     );
 }
 
@@ -61,6 +66,7 @@ const MASTER_DEFAULTS = {
   consulScriptChecks: "disabled",
   rescheduleGraceHa: DEFAULT_RESCHEDULE_GRACE_HA,
   rescheduleGraceRandom: DEFAULT_RESCHEDULE_GRACE_RANDOM,
+  operationsKept: DEFAULT_OPERATIONS_KEPT,
 } as const;
 
 /** Secrets come from the environment only: flags would show them to everyone running `ps`. */

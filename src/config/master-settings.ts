@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { ACL_DEFAULT_POLICIES, type AclDefaultPolicy } from "../core/acl/acl-settings.ts";
+import { DEFAULT_OPERATIONS_KEPT as OPERATIONS_KEPT } from "../core/operations/operation-runner.ts";
 import { parseGoDuration } from "../http/go-duration.ts";
 import { type LogLevel, logLevelSchema } from "./log-level.ts";
 import { requireSetting } from "./pick-setting.ts";
@@ -24,6 +25,8 @@ export interface MasterSettings {
   readonly rescheduleGraceHa: number;
   /** Seconds a node may be offline before its random services' instances are moved off it. */
   readonly rescheduleGraceRandom: number;
+  /** Finished operations (Director tasks) kept in the store; older ones are deleted. */
+  readonly operationsKept: number;
 }
 
 /** Raw values as typed on the command line or in the environment. */
@@ -36,6 +39,9 @@ const MAX_JWT_TTL_SECONDS = 30 * 24 * 3600;
 export const DEFAULT_RESCHEDULE_GRACE_HA = "2m";
 export const DEFAULT_RESCHEDULE_GRACE_RANDOM = "30s";
 const MAX_GRACE_SECONDS = 7 * 24 * 3600;
+export const DEFAULT_OPERATIONS_KEPT = String(OPERATIONS_KEPT);
+const MIN_OPERATIONS_KEPT = 100;
+const MAX_OPERATIONS_KEPT = 1_000_000;
 
 /** Seconds as a bare number or a Go duration (90s, 2m). */
 const graceSchema = z
@@ -73,6 +79,14 @@ const settingSchemas = {
     .transform((v) => v === "enabled"),
   rescheduleGraceHa: graceSchema,
   rescheduleGraceRandom: graceSchema,
+  operationsKept: z
+    .string()
+    .regex(/^\d{1,7}$/, `must be an integer from ${MIN_OPERATIONS_KEPT} to ${MAX_OPERATIONS_KEPT}`)
+    .transform(Number)
+    .refine(
+      (kept) => kept >= MIN_OPERATIONS_KEPT && kept <= MAX_OPERATIONS_KEPT,
+      `must be an integer from ${MIN_OPERATIONS_KEPT} to ${MAX_OPERATIONS_KEPT}`,
+    ),
 } satisfies { [K in keyof MasterSettings]: z.ZodType<MasterSettings[K], string> };
 
 const flagNames: { readonly [K in keyof MasterSettings]: string } = {
@@ -86,6 +100,7 @@ const flagNames: { readonly [K in keyof MasterSettings]: string } = {
   consulScriptChecks: "--consul-script-checks",
   rescheduleGraceHa: "--reschedule-grace-ha",
   rescheduleGraceRandom: "--reschedule-grace-random",
+  operationsKept: "--operations-kept",
 };
 
 /** The environment variable behind each flag. */
@@ -100,6 +115,7 @@ export const settingEnvVars: { readonly [K in keyof MasterSettings]: string } = 
   consulScriptChecks: "BERTH_CONSUL_SCRIPT_CHECKS",
   rescheduleGraceHa: "BERTH_RESCHEDULE_GRACE_HA",
   rescheduleGraceRandom: "BERTH_RESCHEDULE_GRACE_RANDOM",
+  operationsKept: "BERTH_OPERATIONS_KEPT",
 };
 
 /**
@@ -129,5 +145,6 @@ export function resolveMasterSettings(
     consulScriptChecks: pick("consulScriptChecks"),
     rescheduleGraceHa: pick("rescheduleGraceHa"),
     rescheduleGraceRandom: pick("rescheduleGraceRandom"),
+    operationsKept: pick("operationsKept"),
   };
 }

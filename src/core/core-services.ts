@@ -143,6 +143,8 @@ export interface CoreOptions {
   readonly deployInstanceTimeoutMs?: number;
   /** How often services with a deploy interval are checked, ms; 10 s when absent. */
   readonly deployIntervalCheckMs?: number;
+  /** Finished operations kept in the store, newest first; 2,000 (BOSH's max_tasks) when absent. */
+  readonly operationsKept?: number;
 }
 
 /** Builds the core services and loads what they need before the master serves requests. */
@@ -239,7 +241,10 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
     sessions,
     operations,
     operationKinds,
-    operationRunner: new OperationRunner(store, operations, operationKinds),
+    operationRunner: new OperationRunner(store, operations, operationKinds, {
+      operationsKept: options.operationsKept,
+      onError: (error) => options.onBackgroundError?.(error, "operation retention"),
+    }),
     reconciler: new Reconciler(store, operations, {
       grace: options.rescheduleGrace,
       reconnectAllowanceSeconds: options.rescheduleReconnectAllowanceSeconds,

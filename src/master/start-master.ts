@@ -45,6 +45,8 @@ export interface MasterOptions extends ConsulAclOptions {
   /** Seconds a node may be offline before its ha / random instances move (120 / 30 by default; tests shorten them). */
   readonly rescheduleGraceHa?: number;
   readonly rescheduleGraceRandom?: number;
+  /** Finished operations kept in the store (2,000 by default; tests lower it). */
+  readonly operationsKept?: number;
   /** Seconds a node found offline at start gets to reconnect first (30 by default). */
   readonly rescheduleReconnectAllowanceSeconds?: number;
   /** `berth dev`: run a local agent in this process, joined to the default grid (when Docker answers). */
@@ -108,6 +110,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       onBackgroundError: (error, what) => logger.warn({ err: error }, `${what} failed`),
       deployInstanceTimeoutMs: options.deployInstanceTimeoutMs,
       deployIntervalCheckMs: options.deployIntervalCheckMs,
+      operationsKept: options.operationsKept,
     });
     // Before serving: operations a dead master left running are failed first, queued ones resume.
     await core.operationRunner.start();

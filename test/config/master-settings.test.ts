@@ -14,6 +14,7 @@ const defaults = {
   consulScriptChecks: "disabled",
   rescheduleGraceHa: "2m",
   rescheduleGraceRandom: "30s",
+  operationsKept: "2000",
 };
 
 test("defaults apply when neither flag nor environment says otherwise", () => {
@@ -28,6 +29,7 @@ test("defaults apply when neither flag nor environment says otherwise", () => {
     consulScriptChecks: false,
     rescheduleGraceHa: 120,
     rescheduleGraceRandom: 30,
+    operationsKept: 2000,
   });
 });
 
@@ -44,6 +46,7 @@ test("environment variables override defaults; flags override both; empty variab
     consulScriptChecks: false,
     rescheduleGraceHa: 120,
     rescheduleGraceRandom: 30,
+    operationsKept: 2000,
   });
   assert.deepEqual(resolveMasterSettings({ port: "0", logLevel: "warn", dataDir: "/d", host: "::1" }, env, defaults), {
     host: "::1",
@@ -56,6 +59,7 @@ test("environment variables override defaults; flags override both; empty variab
     consulScriptChecks: false,
     rescheduleGraceHa: 120,
     rescheduleGraceRandom: 30,
+    operationsKept: 2000,
   });
   assert.equal(resolveMasterSettings({ dataDir: "/d" }, { BERTH_PORT: "" }, defaults).port, 8500);
 });
@@ -132,5 +136,27 @@ test("the reschedule grace periods are seconds or Go durations, from flag or env
     [{}, { BERTH_RESCHEDULE_GRACE_RANDOM: "soon" }, /invalid BERTH_RESCHEDULE_GRACE_RANDOM "soon"/],
   ] as const) {
     assert.throws(() => resolveMasterSettings({ dataDir: "/d", ...flags }, env, defaults), message);
+  }
+});
+
+test("how many finished operations are kept is a whole number from 100 on, from flag or environment", () => {
+  const kept = (flags: Record<string, string>, env: Record<string, string>) =>
+    resolveMasterSettings({ dataDir: "/d", ...flags }, env, defaults).operationsKept;
+  assert.equal(kept({}, {}), 2000);
+  assert.equal(kept({ operationsKept: "100" }, {}), 100);
+  assert.equal(kept({}, { BERTH_OPERATIONS_KEPT: "50000" }), 50000);
+  assert.equal(kept({ operationsKept: "300" }, { BERTH_OPERATIONS_KEPT: "50000" }), 300);
+  for (const [flags, env, message] of [
+    [{ operationsKept: "99" }, {}, /invalid --operations-kept "99": must be an integer from 100 to 1000000/],
+    [{ operationsKept: "0" }, {}, /--operations-kept/],
+    [{ operationsKept: "many" }, {}, /invalid --operations-kept "many"/],
+    [{ operationsKept: "1e4" }, {}, /--operations-kept/],
+    [{ operationsKept: "-500" }, {}, /--operations-kept/],
+    [{}, { BERTH_OPERATIONS_KEPT: "2000.5" }, /invalid BERTH_OPERATIONS_KEPT "2000.5"/],
+  ] as const) {
+    assert.throws(
+      () => resolveMasterSettings({ dataDir: "/d", ...flags }, env, defaults),
+      (error: unknown) => error instanceof ConfigError && message.test(error.message),
+    );
   }
 });

@@ -18,6 +18,18 @@ import type { OperationService } from "./operation-service.ts";
 
 export const INTERRUPTED_RESULT = "interrupted by a master restart";
 
+/** How many finished operations are kept, as BOSH's director keeps its last 2,000 tasks (`max_tasks`). */
+export const DEFAULT_OPERATIONS_KEPT = 2000;
+
+export interface OperationRunnerOptions {
+  readonly stopGraceMs?: number;
+  readonly leaseTtlSeconds?: number;
+  /** Finished operations kept in the store (newest first); older ones are pruned. 2,000 when absent. */
+  readonly operationsKept?: number;
+  /** Told about failed prunes (the next one retries); ignored when absent. */
+  readonly onError?: (error: unknown) => void;
+}
+
 type Outcome = { readonly state: OperationState; readonly result: string; readonly error: string | null };
 
 /** One operation this master runs, under the lease its running key was put on. */
@@ -69,17 +81,29 @@ export class OperationRunner {
   #runningWatcher: Watcher | undefined;
   #recovering: Promise<void> = Promise.resolve();
 
+  readonly #operationsKept: number;
+  /** A prune scans every record, so it runs once per this many finishes (a tenth of what is kept), not per finish. */
+  readonly #pruneEvery: number;
+  #finishedSincePrune = 0;
+  /** At most one prune in flight; stop() waits for it. */
+  #pruning: Promise<void> | undefined;
+  readonly #pruneAbort = new AbortController();
+  readonly #onError: (error: unknown) => void;
+
   constructor(
     store: StateStore,
     operations: OperationService,
     kinds: OperationKindRegistry,
-    options: { readonly stopGraceMs?: number; readonly leaseTtlSeconds?: number } = {},
+    options: OperationRunnerOptions = {},
   ) {
     this.#store = store;
     this.#operations = operations;
     this.#kinds = kinds;
     this.#stopGraceMs = options.stopGraceMs ?? 5000;
     this.#leaseTtlSeconds = options.leaseTtlSeconds ?? 10;
+    this.#operationsKept = options.operationsKept ?? DEFAULT_OPERATIONS_KEPT;
+    this.#pruneEvery = Math.max(1, Math.ceil(this.#operationsKept / 10));
+    this.#onError = options.onError ?? (() => {});
   }
 
   /** Fails what a dead master left running, then runs the queues (and keeps running them as they change). */
@@ -97,6 +121,8 @@ export class OperationRunner {
     await this.#recover();
     this.#watcher = this.#store.watch({ key: OPERATION_QUEUE_PREFIX, prefix: true }, () => void this.#pump());
     await this.#pump();
+    // What earlier runs (or a version without retention) left is pruned in the background.
+    this.#prune();
   }
 
   /**
@@ -114,6 +140,9 @@ export class OperationRunner {
     });
     await Promise.race([Promise.all([...this.#running.values()].map((run) => run.done)), grace]);
     clearTimeout(timer);
+    // A prune stops between deletions; each deletion is whole, so what it did not reach waits for the next start.
+    this.#pruneAbort.abort();
+    await this.#pruning;
     this.#runningWatcher?.cancel();
     clearInterval(this.#keepAlive);
     // Ending the lease now lets another master recover what ran here without waiting for its expiry.
@@ -435,7 +464,7 @@ export class OperationRunner {
 
   /** The outcome and the queue exit in one write, so the next operation of the target starts only after. */
   async #finish(id: number, lease: number, outcome: Outcome): Promise<void> {
-    await this.#ownedChange(
+    const finished = await this.#ownedChange(
       id,
       lease,
       (current) => ({ ...current, ...outcome, finishedAt: Date.now() }),
@@ -444,6 +473,25 @@ export class OperationRunner {
         { type: "delete", key: runningKey(id) },
       ],
     );
+    if (finished && ++this.#finishedSincePrune >= this.#pruneEvery) this.#prune();
+  }
+
+  /** Starts a prune unless one is in flight (that one starts the next when enough finished meanwhile). */
+  #prune(): void {
+    if (this.#pruning || this.#stopped) return;
+    this.#finishedSincePrune = 0;
+    this.#pruning = this.#operations
+      .prune(this.#operationsKept, { signal: this.#pruneAbort.signal })
+      .then(
+        () => {},
+        (error: unknown) => {
+          if (!this.#stopped) this.#onError(error);
+        },
+      )
+      .finally(() => {
+        this.#pruning = undefined;
+        if (this.#finishedSincePrune >= this.#pruneEvery) this.#prune();
+      });
   }
 
   /**

@@ -116,6 +116,33 @@ export class OperationService {
     return filter.limit === undefined ? matching : matching.slice(0, filter.limit);
   }
 
+  /**
+   * Deletes the finished operations (record and both logs) older than the newest `keep` finished
+   * ones, each in one write guarded by the record's revision, so that no operation is ever
+   * half-deleted and one that changed meanwhile is left for a later prune. Unfinished operations
+   * are never touched, however old; the counter stays, so ids are never reused. Answers how many went.
+   */
+  async prune(keep: number, options: { readonly signal?: AbortSignal } = {}): Promise<number> {
+    const { kvs } = await this.#store.range(OPERATION_RECORDS_PREFIX, { prefix: true });
+    // Keys sort as ids do: oldest first.
+    const finished = kvs.filter((kv) => FINISHED_STATES.includes((kv.value as OperationRecord).state));
+    let removed = 0;
+    for (const kv of finished.slice(0, Math.max(0, finished.length - Math.max(0, keep)))) {
+      if (options.signal?.aborted) break;
+      const id = (kv.value as OperationRecord).id;
+      const result = await this.#store.txn({
+        compare: [{ key: kv.key, target: "mod_revision", op: "==", value: kv.mod_revision }],
+        success: [
+          { type: "delete", key: kv.key },
+          { type: "delete", key: logPrefix(id, "event"), prefix: true },
+          { type: "delete", key: logPrefix(id, "debug"), prefix: true },
+        ],
+      });
+      if (result.succeeded) removed++;
+    }
+    return removed;
+  }
+
   /** A queued operation is cancelled at once; a running one goes to `cancelling` and its runner undoes it. */
   async cancel(id: number): Promise<OperationRecord> {
     const next = await this.change(
