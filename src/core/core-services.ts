@@ -243,7 +243,7 @@ export async function createCoreServices(store: StateStore, options: CoreOptions
     operationKinds,
     operationRunner: new OperationRunner(store, operations, operationKinds, {
       operationsKept: options.operationsKept,
-      onError: (error) => options.onBackgroundError?.(error, "operation retention"),
+      onError: (error) => options.onBackgroundError?.(error, "operation runner"),
     }),
     reconciler: new Reconciler(store, operations, {
       grace: options.rescheduleGrace,

@@ -119,7 +119,7 @@ export class OperationRunner {
       void this.#recover().catch(() => {});
     });
     await this.#recover();
-    this.#watcher = this.#store.watch({ key: OPERATION_QUEUE_PREFIX, prefix: true }, () => void this.#pump());
+    this.#watcher = this.#store.watch({ key: OPERATION_QUEUE_PREFIX, prefix: true }, () => this.#pumpInBackground());
     await this.#pump();
     // What earlier runs (or a version without retention) left is pruned in the background.
     this.#prune();
@@ -180,7 +180,7 @@ export class OperationRunner {
     this.#lease = this.#grantLease();
     // Runs launched meanwhile under no lease wait for it; the queues are looked at again once it is there.
     void this.#lease.then(
-      () => this.#pump(),
+      () => this.#pumpInBackground(),
       () => {},
     );
   }
@@ -245,6 +245,13 @@ export class OperationRunner {
     });
     await Promise.race([run.done, grace]);
     clearTimeout(timer);
+  }
+
+  /** A pump nobody awaits: a failure (the store closing under it) is reported, never left unhandled; the next queue change pumps again. */
+  #pumpInBackground(): void {
+    this.#pump().catch((error: unknown) => {
+      if (!this.#stopped) this.#onError(error);
+    });
   }
 
   async #pump(): Promise<void> {
