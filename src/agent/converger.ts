@@ -29,7 +29,11 @@ export interface ConvergerOptions {
   readonly retryBackoff?: BackoffPolicy;
   /** Grace period between SIGTERM and SIGKILL when a container is stopped or replaced. Default 10. */
   readonly stopTimeoutSeconds?: number;
-  /** Instances converged at once (pulls and creates run in parallel up to this). Default 4. */
+  /**
+   * Instances converged at once (pulls and creates run in parallel up to this). Default 16: the
+   * engine's starts are the bottleneck of a deploy, and each instance's own calls (list, create,
+   * inspect) between them leave the engine idle unless enough instances are in flight.
+   */
   readonly concurrency?: number;
   /** How long one post_start hook may run. Default 5 min. */
   readonly hookTimeoutMs?: number;
@@ -161,7 +165,7 @@ export class Converger extends EventEmitter<ConvergerEvents> {
     this.#ownLabels = { [BERTH_LABELS.grid]: options.grid, [BERTH_LABELS.node]: options.nodeName };
     this.#credentialsFor = options.credentialsFor ?? (() => null);
     this.#stopTimeout = options.stopTimeoutSeconds ?? 10;
-    this.#concurrency = options.concurrency ?? 4;
+    this.#concurrency = options.concurrency ?? 16;
     this.#retryBackoff = options.retryBackoff ?? DEFAULT_RETRY_BACKOFF;
     this.#hookTimeoutMs = options.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
     this.#portWaitTimeoutMs = options.portWaitTimeoutMs ?? DEFAULT_PORT_WAIT_TIMEOUT_MS;
