@@ -27,8 +27,6 @@ export type OperationRecord = {
   /** A one-line summary once finished. */
   readonly result: string | null;
   readonly error: string | null;
-  /** The result output (`type=result`), written by the steps. */
-  readonly resultOutput: string;
   /** How many steps have started, so that restart recovery knows what to compensate. */
   readonly stepsStarted: number;
   readonly eventCount: number;
@@ -82,7 +80,20 @@ export function queueKey(operation: Pick<OperationRecord, "id" | "grid" | "targe
 export type OperationLog = "event" | "debug";
 
 export function logPrefix(id: number, log: OperationLog): string {
-  return `${OPERATION_LOGS_PREFIX}${padded(id)}/${log}/`;
+  return `${operationLogsPrefix(id)}${log}/`;
+}
+
+/** Everything an operation logs (events, debug lines, result output), removed with it. */
+export function operationLogsPrefix(id: number): string {
+  return `${OPERATION_LOGS_PREFIX}${padded(id)}/`;
+}
+
+/**
+ * The result output (`type=result`), beside the record rather than in it: steps rewrite it as
+ * they go, and every event would otherwise copy it again with the record.
+ */
+export function resultKey(id: number): string {
+  return `${operationLogsPrefix(id)}result`;
 }
 
 export function logKey(id: number, log: OperationLog, index: number): string {

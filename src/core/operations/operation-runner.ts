@@ -12,6 +12,7 @@ import {
   type OperationState,
   operationKey,
   queueKey,
+  resultKey,
   runningKey,
 } from "./operation-record.ts";
 import type { OperationService } from "./operation-service.ts";
@@ -436,7 +437,12 @@ export class OperationRunner {
         );
       },
       setResultOutput: async (text) => {
-        await this.#ownedChange(id, lease, (current) => ({ ...current, resultOutput: text }));
+        await this.#ownedChange(
+          id,
+          lease,
+          (current) => current,
+          () => [{ type: "put", key: resultKey(id), value: text }],
+        );
       },
       event: async (event) => {
         const line: OperationEvent = { time: nowSeconds(), ...event };

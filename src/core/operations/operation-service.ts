@@ -14,7 +14,9 @@ import {
   type OperationRecord,
   type OperationState,
   operationKey,
+  operationLogsPrefix,
   queueKey,
+  resultKey,
 } from "./operation-record.ts";
 import { canSeeOperation } from "./operation-visibility.ts";
 
@@ -72,7 +74,6 @@ export class OperationService {
         finishedAt: null,
         result: null,
         error: null,
-        resultOutput: "",
         stepsStarted: 0,
         eventCount: 0,
         debugCount: 0,
@@ -134,8 +135,7 @@ export class OperationService {
         compare: [{ key: kv.key, target: "mod_revision", op: "==", value: kv.mod_revision }],
         success: [
           { type: "delete", key: kv.key },
-          { type: "delete", key: logPrefix(id, "event"), prefix: true },
-          { type: "delete", key: logPrefix(id, "debug"), prefix: true },
+          { type: "delete", key: operationLogsPrefix(id), prefix: true },
         ],
       });
       if (result.succeeded) removed++;
@@ -206,13 +206,17 @@ export class OperationService {
   }
 
   async setResultOutput(id: number, text: string): Promise<void> {
-    await this.change(id, (current) => ({ ...current, resultOutput: text }));
+    const result = await this.#store.txn({
+      compare: [{ key: operationKey(id), target: "create_revision", op: ">", value: 0 }],
+      success: [{ type: "put", key: resultKey(id), value: text }],
+    });
+    if (!result.succeeded) throw new NotFoundError(`Task ${id} not found`);
   }
 
   /** A log as text: the event log as JSON lines, the debug log as lines; "" when empty. */
   async output(id: number, log: OperationLog | "result"): Promise<string> {
-    const record = await this.get(id);
-    if (log === "result") return record.resultOutput;
+    await this.get(id);
+    if (log === "result") return String((await this.#store.get(resultKey(id)))?.value ?? "");
     const { kvs } = await this.#store.range(logPrefix(id, log), { prefix: true });
     return kvs.map((kv) => `${log === "event" ? JSON.stringify(kv.value) : String(kv.value)}\n`).join("");
   }

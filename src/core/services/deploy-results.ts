@@ -1,5 +1,4 @@
 import type { ServiceDeployResult } from "../deploys/deploy-kinds.ts";
-import type { OperationRecord } from "../operations/operation-record.ts";
 import { asPlainObject } from "../stacks/plain-object.ts";
 
 /**
@@ -7,9 +6,9 @@ import { asPlainObject } from "../stacks/plain-object.ts";
  * per service). Lines that are not such results are skipped: the output is the deployer's to
  * write, and a status read must not fail on it.
  */
-export function deployResultsOf(operation: Pick<OperationRecord, "resultOutput">): ServiceDeployResult[] {
+export function deployResultsOf(resultOutput: string): ServiceDeployResult[] {
   const results: ServiceDeployResult[] = [];
-  for (const line of operation.resultOutput.split("\n")) {
+  for (const line of resultOutput.split("\n")) {
     if (line.trim() === "") continue;
     let value: unknown;
     try {

@@ -184,7 +184,9 @@ export class ServiceService {
     if (!/^[1-9]\d{0,14}$/.test(operationId)) throw missing;
     const operation = await this.#operations.find(Number(operationId));
     if (!operation || operation.grid !== service.grid || !isDeployOf(operation, service)) throw missing;
-    const result = deployResultsOf(operation).find((line) => line.service_id === service.id);
+    const result = deployResultsOf(await this.#operations.output(operation.id, "result")).find(
+      (line) => line.service_id === service.id,
+    );
     return { service, operation, instance_deploys: result?.instance_deploys ?? [] };
   }
 

@@ -1,6 +1,5 @@
-import type { InstanceDeploy } from "../../core/deploys/deploy-kinds.ts";
+import type { InstanceDeploy, ServiceDeployResult } from "../../core/deploys/deploy-kinds.ts";
 import type { OperationRecord } from "../../core/operations/operation-record.ts";
-import { deployResultsOf } from "../../core/services/deploy-results.ts";
 
 /** Kontena's deploy states, from the operation's. */
 function deployState(operation: OperationRecord): "created" | "ongoing" | "success" | "error" {
@@ -38,7 +37,11 @@ export function serviceDeployJson(
 }
 
 /** A stack deploy: the operation, and each service's deploy as far as it got. */
-export function stackDeployJson(stackId: string, operation: OperationRecord) {
+export function stackDeployJson(
+  stackId: string,
+  operation: OperationRecord,
+  serviceDeploys: readonly ServiceDeployResult[],
+) {
   return {
     id: String(operation.id),
     stack_id: stackId,
@@ -47,6 +50,6 @@ export function stackDeployJson(stackId: string, operation: OperationRecord) {
     finished_at: isoTime(operation.finishedAt),
     state: deployState(operation),
     reason: operation.error ?? (operation.state === "cancelled" ? "cancelled" : null),
-    service_deploys: deployResultsOf(operation),
+    service_deploys: serviceDeploys,
   };
 }

@@ -32,13 +32,13 @@ export async function replyWithRemoval(
   reply: FastifyReply,
   operations: OperationService,
   submitted: OperationRecord,
-  status: (operation: OperationRecord) => unknown,
+  status: (operation: OperationRecord) => unknown | Promise<unknown>,
 ): Promise<unknown> {
   const operation = await awaitOperation(operations, submitted.id, REMOVAL_WAIT_MS);
   if (operation.state === "done") return reply.send({});
   if (operation.state === "errored") throw new ConflictError(operation.error ?? `${operation.description} failed`);
   if (operation.state === "cancelled") throw new ConflictError(`${operation.description} was cancelled`);
-  return reply.code(202).send(status(operation));
+  return reply.code(202).send(await status(operation));
 }
 
 /** Services (spec "Services"): members of the grid manage them; actions answer with a deploy to follow. */

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
+import type { OperationRecord } from "../../core/operations/operation-record.ts";
 import type { OperationService } from "../../core/operations/operation-service.ts";
+import { deployResultsOf } from "../../core/services/deploy-results.ts";
 import type { ServiceService } from "../../core/services/service-service.ts";
 import type { StoredStack } from "../../core/stacks/stack-record.ts";
 import type { StackService } from "../../core/stacks/stack-service.ts";
@@ -73,11 +75,19 @@ export function registerStackRoutes(
   app.delete("/v1/stacks/:grid/:name", async (request, reply) => {
     const { grid, name } = parseInput(gridItemParamsSchema, request.params);
     const submitted = await stacks.remove(principalOf(request), grid, name);
-    return replyWithRemoval(reply, operations, submitted, (operation) => stackDeployJson(`${grid}/${name}`, operation));
+    return replyWithRemoval(reply, operations, submitted, (operation) =>
+      stackDeployStatus(operations, `${grid}/${name}`, operation),
+    );
   });
 
   app.post("/v1/stacks/:grid/:name/deploy", async (request) => {
     const { grid, name } = parseInput(gridItemParamsSchema, request.params);
-    return stackDeployJson(`${grid}/${name}`, await stacks.deploy(principalOf(request), grid, name));
+    const submitted = await stacks.deploy(principalOf(request), grid, name);
+    return stackDeployStatus(operations, `${grid}/${name}`, submitted);
   });
+}
+
+/** A stack operation with each service's deploy as far as it got (its result lines). */
+async function stackDeployStatus(operations: OperationService, stackId: string, operation: OperationRecord) {
+  return stackDeployJson(stackId, operation, deployResultsOf(await operations.output(operation.id, "result")));
 }

@@ -270,8 +270,7 @@ export async function deployHarness(t: TestContext, options: HarnessOptions = {}
         .map((line) => JSON.parse(line) as OperationEvent);
     },
     async results(id: number) {
-      const record = await operations.get(id);
-      return record.resultOutput
+      return (await operations.output(id, "result"))
         .split("\n")
         .filter((line) => line !== "")
         .map((line) => JSON.parse(line) as import("../../../src/core/deploys/deploy-kinds.ts").ServiceDeployResult);

@@ -77,7 +77,7 @@ test("a lease lost under a running step aborts the step, and the step's late end
   const after = await operations.get(op.id);
   assert.equal(after.state, "errored");
   assert.equal(after.result, recovered.result);
-  assert.equal(after.resultOutput, "");
+  assert.equal(await operations.output(op.id, "result"), "");
   assert.equal(after.eventCount, eventsBefore);
   assert.equal(after.debugCount, recovered.debugCount);
   assert.equal(await operations.output(op.id, "debug"), "");

@@ -150,7 +150,7 @@ describe("service service", () => {
 
   it("reads deploy results from an operation's result output, skipping other lines", () => {
     const line = { service_id: "g/null/a", instance_deploys: [] };
-    assert.deepEqual(deployResultsOf({ resultOutput: "" }), []);
-    assert.deepEqual(deployResultsOf({ resultOutput: `{"x":1}\n[1]\nnot json\n${JSON.stringify(line)}\n` }), [line]);
+    assert.deepEqual(deployResultsOf(""), []);
+    assert.deepEqual(deployResultsOf(`{"x":1}\n[1]\nnot json\n${JSON.stringify(line)}\n`), [line]);
   });
 });
