@@ -12,6 +12,8 @@ export interface ContainerRuntime {
   info(): Promise<RuntimeInfo>;
   /** Whether the image (normalized reference, e.g. `busybox:latest`) is present locally. */
   hasImage(image: string): Promise<boolean>;
+  /** The local image id (`sha256:…`) the reference names now, or null when it is not present. */
+  imageId(image: string): Promise<string | null>;
   /** Pulls an image; throws ImagePullError with the registry's reason (unauthorized, not found…). */
   pullImage(image: string, auth: RegistryAuth | null): Promise<void>;
   /** Every container, running or not, carrying all the given labels. */
@@ -90,6 +92,10 @@ export interface ContainerDetails extends ContainerSummary {
   /** Docker's own error text for the last start (e.g. an executable not found). */
   readonly error: string | null;
   readonly startedAt: string | null;
+  /** When the container was created (ISO-8601, the engine's clock). */
+  readonly createdAt: string;
+  /** Id of the image it was created from (`sha256:…`), whatever its reference names since. */
+  readonly imageId: string;
 }
 
 /** A container event (die, start, oom, destroy…), filtered to the labels asked for. */

@@ -121,8 +121,10 @@ type ActualFields = Omit<ActualInstance, "id" | "updated_at">;
  * Containers are kept as desired between changes too: one that dies while it should run is
  * started again (a crash loop with growing delays), one removed by hand is recreated, one that
  * fails its health check `unhealthy_threshold` times in a row is restarted, and one that started
- * before its `restart_requested_at` is restarted once. Each start of a container gets an
- * InstanceMonitor: post_start hooks, wait_for_port and the health check.
+ * before its `restart_requested_at` is restarted once. One created before its `pull_requested_at`
+ * (every deploy sets it) has its image pulled once, and is recreated when the reference now
+ * names a newer image. Each start of a container gets an InstanceMonitor: post_start hooks,
+ * wait_for_port and the health check.
  */
 export class Converger extends EventEmitter<ConvergerEvents> {
   readonly #runtime: ContainerRuntime;
@@ -148,6 +150,10 @@ export class Converger extends EventEmitter<ConvergerEvents> {
   readonly #unhealthy = new Map<string, string>();
   /** Instance → `<container id> <restart_requested_at>` already honoured, so clock skew cannot loop restarts. */
   readonly #restartsDone = new Map<string, string>();
+  /** Instance → the pull_requested_at already acted on: one pull attempt per request. */
+  readonly #pullsDone = new Map<string, string>();
+  /** Instance → why the pull of its latest request failed, while the container it left running is current. */
+  readonly #pullNotes = new Map<string, { readonly containerId: string; readonly note: string }>();
   readonly #queue: string[] = [];
   #active = 0;
   #haveFullSet = false;
@@ -384,7 +390,9 @@ export class Converger extends EventEmitter<ConvergerEvents> {
       }
       return true;
     }
-    const keep = pickCurrent(containers, desired.revision);
+    let keep = pickCurrent(containers, desired.revision);
+    // The same revision from a newer image under its reference: replaced like a revision change.
+    if (keep !== undefined && (await this.#pulledNewerImage(id, desired, keep.id))) keep = undefined;
     let containerId = keep?.id ?? null;
     if (keep === undefined) {
       // Pull before touching the old container: if the pull fails, the old revision keeps running.
@@ -477,6 +485,31 @@ export class Converger extends EventEmitter<ConvergerEvents> {
     return true;
   }
 
+  /**
+   * Honours the instance's pull_requested_at once: a container created before it (the engine's
+   * Created, so a restarted agent does not pull again for a container made since) has its image
+   * pulled again; true when the reference now names another image than the container runs. A
+   * failed pull leaves the container as it is, with a note in its report.
+   */
+  async #pulledNewerImage(id: string, desired: DesiredInstance, containerId: string): Promise<boolean> {
+    const requested = desired.pull_requested_at;
+    if (requested === null || desired.state !== "running" || this.#pullsDone.get(id) === requested) return false;
+    this.#pullsDone.set(id, requested);
+    const details = await this.#runtime.inspectContainer(containerId);
+    if (details === null || !(Date.parse(details.createdAt) < Date.parse(requested))) return false;
+    const image = normalizeImageReference(desired.image);
+    try {
+      await this.#runtime.pullImage(image, await this.#credentialsFor(image));
+    } catch (error) {
+      const note = `the pull requested at ${requested} failed, the container keeps its image: ${asError(error).message}`;
+      this.#pullNotes.set(id, { containerId, note });
+      return false;
+    }
+    this.#pullNotes.delete(id);
+    const current = await this.#runtime.imageId(image);
+    return current !== null && current !== details.imageId;
+  }
+
   /** Whether an instance whose container died may be started now; if not, a later converge will. */
   #crashRestartDue(id: string): boolean {
     const now = Date.now();
@@ -517,6 +550,8 @@ export class Converger extends EventEmitter<ConvergerEvents> {
     this.#monitors.delete(id);
     this.#unhealthy.delete(id);
     this.#restartsDone.delete(id);
+    this.#pullsDone.delete(id);
+    this.#pullNotes.delete(id);
   }
 
   /**
@@ -558,12 +593,14 @@ export class Converger extends EventEmitter<ConvergerEvents> {
     const watched = monitor !== undefined && !monitor.closed;
     const error = startError?.message ?? details.error ?? (watched ? monitor.problem() : null);
     const failed = error !== null && desired.state === "running" && NOT_RUNNING.has(details.state);
+    // A failed pull is only a note: the container it left is as desired otherwise.
+    const pullNote = this.#pullNotes.get(id);
     this.#report(id, {
       state: failed ? "error" : actualState(details, desired),
       container_id: details.id,
       ip: details.ip,
       exit_code: details.exitCode,
-      error,
+      error: error ?? (pullNote?.containerId === details.id ? pullNote.note : null),
       revision: details.labels[BERTH_LABELS.revision] ?? null,
       started_at: details.startedAt,
       ...(watched ? monitor.fields() : unwatchedFields(desired, monitor)),

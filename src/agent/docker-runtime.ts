@@ -59,6 +59,8 @@ const listedContainerSchema = z.object({
 const inspectedContainerSchema = z.object({
   Id: z.string(),
   Name: z.string(),
+  Created: z.string(),
+  Image: z.string(),
   Config: z.object({ Labels: labelsSchema }),
   State: z.object({
     Status: stateSchema,
@@ -128,11 +130,14 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async hasImage(image: string): Promise<boolean> {
+    return (await this.imageId(image)) !== null;
+  }
+
+  async imageId(image: string): Promise<string | null> {
     try {
-      await this.#docker.getImage(image).inspect();
-      return true;
+      return z.object({ Id: z.string() }).parse(await this.#docker.getImage(image).inspect()).Id;
     } catch (error) {
-      if (statusOf(error) === 404) return false;
+      if (statusOf(error) === 404) return null;
       throw error;
     }
   }
@@ -187,6 +192,8 @@ export class DockerRuntime implements ContainerRuntime {
       exitCode: state === "exited" || state === "dead" || state === "restarting" ? container.State.ExitCode : null,
       error: container.State.Error || null,
       startedAt: container.State.StartedAt === NEVER ? null : container.State.StartedAt,
+      createdAt: container.Created,
+      imageId: container.Image,
     };
   }
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { normalizeImageReference } from "../protocol/image-reference.ts";
 import { BERTH_LABELS } from "../protocol/instance-spec.ts";
 import { ContainerNameConflictError } from "./container-name-conflict-error.ts";
@@ -18,6 +19,8 @@ import { ImagePullError } from "./image-pull-error.ts";
 /** An image the simulated registry serves; with credentials, only to a pull that presents them. */
 export interface SimulatedImage {
   readonly reference: string;
+  /** Its image id; by default one derived from the reference, the same as a local image of that reference has. */
+  readonly id?: string;
   readonly credentials?: { readonly username: string; readonly password: string };
 }
 
@@ -33,6 +36,8 @@ export interface SimulatedRuntimeOptions {
 interface SimulatedContainer {
   readonly id: string;
   readonly spec: ContainerSpec;
+  readonly imageId: string;
+  readonly createdAt: string;
   state: ContainerState;
   ip: string | null;
   exitCode: number | null;
@@ -56,7 +61,8 @@ const SIGTERM_EXIT = 143;
  */
 export class SimulatedRuntime implements ContainerRuntime {
   readonly #registry: Map<string, SimulatedImage>;
-  readonly #images: Set<string>;
+  /** Local images: reference → image id. */
+  readonly #images: Map<string, string>;
   readonly #containers = new Map<string, SimulatedContainer>();
   /**
    * Containers by io.berth.instance: the converger lists one instance's containers per step,
@@ -74,7 +80,12 @@ export class SimulatedRuntime implements ContainerRuntime {
     this.#registry = new Map(
       (options.registry ?? []).map((image) => [normalizeImageReference(image.reference), image]),
     );
-    this.#images = new Set((options.localImages ?? []).map(normalizeImageReference));
+    this.#images = new Map(
+      (options.localImages ?? []).map((image) => {
+        const reference = normalizeImageReference(image);
+        return [reference, defaultImageId(reference)];
+      }),
+    );
     this.#exec = options.exec ?? (() => ({ exitCode: 0, output: "" }));
   }
 
@@ -100,6 +111,11 @@ export class SimulatedRuntime implements ContainerRuntime {
     return this.#images.has(normalizeImageReference(image));
   }
 
+  async imageId(image: string): Promise<string | null> {
+    await turn();
+    return this.#images.get(normalizeImageReference(image)) ?? null;
+  }
+
   async pullImage(image: string, auth: RegistryAuth | null): Promise<void> {
     await turn();
     const reference = normalizeImageReference(image);
@@ -109,7 +125,7 @@ export class SimulatedRuntime implements ContainerRuntime {
     if (required !== undefined && (auth?.username !== required.username || auth.password !== required.password)) {
       throw new ImagePullError(image, "unauthorized: authentication required");
     }
-    this.#images.add(reference);
+    this.#images.set(reference, served.id ?? defaultImageId(reference));
   }
 
   async listContainers(labels: Readonly<Record<string, string>>): Promise<ContainerSummary[]> {
@@ -131,16 +147,28 @@ export class SimulatedRuntime implements ContainerRuntime {
       exitCode: container.exitCode,
       error: null,
       startedAt: container.startedAt,
+      createdAt: container.createdAt,
+      imageId: container.imageId,
     };
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
     await turn();
-    if (!this.#images.has(normalizeImageReference(spec.image))) throw new Error(`No such image: ${spec.image}`);
+    const imageId = this.#images.get(normalizeImageReference(spec.image));
+    if (imageId === undefined) throw new Error(`No such image: ${spec.image}`);
     const holder = this.#names.get(spec.name);
     if (holder !== undefined) throw new ContainerNameConflictError(spec.name, holder);
     const id = (this.#nextContainer++).toString(16).padStart(64, "0");
-    const container: SimulatedContainer = { id, spec, state: "created", ip: null, exitCode: null, startedAt: null };
+    const container: SimulatedContainer = {
+      id,
+      spec,
+      imageId,
+      createdAt: new Date().toISOString(),
+      state: "created",
+      ip: null,
+      exitCode: null,
+      startedAt: null,
+    };
     this.#containers.set(id, container);
     this.#names.set(spec.name, id);
     const instance = spec.labels[BERTH_LABELS.instance];
@@ -257,6 +285,10 @@ function summary(container: SimulatedContainer): ContainerSummary {
 
 function hasLabels(labels: Readonly<Record<string, string>>, wanted: Readonly<Record<string, string>>): boolean {
   return Object.entries(wanted).every(([key, value]) => labels[key] === value);
+}
+
+function defaultImageId(reference: string): string {
+  return `sha256:${createHash("sha256").update(reference).digest("hex")}`;
 }
 
 function turn(): Promise<void> {

@@ -92,6 +92,12 @@ export const desiredInstanceSchema = z.object({
    */
   restart_requested_at: z.string().nullable().default(null),
   /**
+   * ISO-8601: the latest deploy's time. A running container of this revision that was created
+   * before it has its image pulled again once, and is recreated when the pull brought a different
+   * image under the same reference (`app:latest` pushed anew). Not part of the revision.
+   */
+  pull_requested_at: z.string().nullable().default(null),
+  /**
    * Changes whenever anything above changes (the master bumps it on every deploy); the agent
    * recreates a container whose label io.berth.revision differs, and leaves it alone otherwise.
    */

@@ -62,6 +62,7 @@ function exclusiveRuntime(inner: ContainerRuntime): {
   const runtime: ContainerRuntime = {
     info: () => inner.info(),
     hasImage: (image) => inner.hasImage(image),
+    imageId: (image) => inner.imageId(image),
     pullImage: (image, auth) => inner.pullImage(image, auth),
     listContainers: (labels) => inner.listContainers(labels),
     inspectContainer: (id) => inner.inspectContainer(id),

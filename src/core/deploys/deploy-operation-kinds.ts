@@ -66,8 +66,7 @@ function deploySteps(
     {
       name: `Plan deploy of ${name}`,
       run: async () => {
-        const stored = force ? await deployer.bumpGeneration(service) : await deployer.load(service);
-        plan = await deployer.plan(stored);
+        plan = await deployer.plan(await deployer.begin(service, force));
       },
     },
     {

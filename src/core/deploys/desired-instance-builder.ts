@@ -83,8 +83,8 @@ function containerFields(service: StoredService, volumes: ReadonlyMap<string, st
 /**
  * The revision of a service's containers: a hash of what defines them, the service's deploy
  * generation (a forced deploy bumps it) and the store revision of every secret they use, so a
- * changed secret value means new containers. Health checks, hooks, wait_for_port and restart
- * requests are left out: the agent applies those to the running container.
+ * changed secret value means new containers. Health checks, hooks, wait_for_port and the
+ * restart and pull requests are left out: the agent applies those to the running container.
  */
 export function serviceRevision(
   service: StoredService,
@@ -130,6 +130,7 @@ export function buildDesiredInstance(service: StoredService, number: number, con
     wait_for_port: spec.deploy_opts.wait_for_port,
     post_start: hooksFor(service, number),
     restart_requested_at: service.restart_requested_at,
+    pull_requested_at: service.pull_requested_at ?? null,
     revision: context.revision,
   });
 }

@@ -79,15 +79,19 @@ export class ServiceDeployer {
     this.#timeoutMs = options.instanceTimeoutMs ?? DEFAULT_INSTANCE_TIMEOUT_MS;
   }
 
-  async load(id: string): Promise<StoredService> {
-    const kv = await this.#store.get(keyOf(id));
-    if (!kv) throw new DeployFailedError(`service ${id} not found`);
-    return kv.value as unknown as StoredService;
-  }
-
-  /** A forced deploy: a new generation, so every instance gets a new revision. */
-  async bumpGeneration(id: string): Promise<StoredService> {
-    return this.#change(id, (service) => ({ ...service, deploy_generation: service.deploy_generation + 1 }));
+  /**
+   * Starts a deploy: stamps the service with the deploy's time, so its agents pull the image again
+   * (an unchanged spec may name an image pushed anew under the same tag); a forced deploy also gets
+   * a new generation, so every instance gets a new revision. The stamp is stored, not computed per
+   * plan, so every instance built from the record carries the same one.
+   */
+  async begin(id: string, force: boolean): Promise<StoredService> {
+    const at = new Date().toISOString();
+    return this.#change(id, (service) => ({
+      ...service,
+      pull_requested_at: at,
+      deploy_generation: service.deploy_generation + (force ? 1 : 0),
+    }));
   }
 
   /** Sets spec.instances; answers the count it replaced. */
@@ -224,7 +228,7 @@ export class ServiceDeployer {
 
   /** Plan, roll out and mark one service: a whole deploy, as a stack deploy runs it per service. */
   async deploy(id: string, progress: DeployProgress, signal: AbortSignal): Promise<void> {
-    const plan = await this.plan(await this.load(id));
+    const plan = await this.plan(await this.begin(id, false));
     await this.rollOut(plan, progress, signal);
     await this.markDeployed(id);
   }

@@ -34,6 +34,8 @@ export type StoredService = {
   readonly deploy_generation: number;
   /** Set by restart: instances whose container started before it are restarted by their agents. */
   readonly restart_requested_at: string | null;
+  /** Set by every deploy: agents pull the image again (see DesiredInstance). Absent on older records: null. */
+  readonly pull_requested_at?: string | null;
   /** Oneshot post_start hooks already run: hook name → instance numbers it ran on. */
   readonly oneshot_done: Readonly<Record<string, readonly number[]>>;
 };

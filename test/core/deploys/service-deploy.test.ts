@@ -35,7 +35,7 @@ test("a deploy places instances across nodes, waits for them, and records events
   assert.ok(service?.deployed_at);
 });
 
-test("an unchanged service is not rewritten; a forced deploy recreates every instance", async (t) => {
+test("an unchanged service keeps its revisions; a forced deploy recreates every instance", async (t) => {
   const h = await deployHarness(t);
   await h.putService({ name: "web", image: "nginx:1", instances: 2 });
   await h.run(h.deploy(WEB));
@@ -45,17 +45,51 @@ test("an unchanged service is not rewritten; a forced deploy recreates every ins
 
   const again = await h.run(h.deploy(WEB));
   assert.equal(again.state, "done");
-  assert.equal(received(), writes, "nothing was rewritten");
+  // Rewritten only for the new pull request, with the same revisions.
+  assert.equal(received(), writes + 2);
+  assert.deepEqual(
+    (await h.desired()).map((entry) => entry.instance.revision),
+    before.map((entry) => entry.instance.revision),
+  );
 
   const forced = await h.run(h.deploy(WEB, true));
   assert.equal(forced.state, "done", forced.result ?? "");
   const after = await h.desired();
-  assert.equal(received(), writes + 2);
+  assert.equal(received(), writes + 4);
   for (const entry of after) {
     const old = before.find((candidate) => candidate.instance.id === entry.instance.id);
     assert.notEqual(entry.instance.revision, old?.instance.revision);
   }
   assert.equal((await h.service(WEB))?.deploy_generation, 1);
+});
+
+test("a redeploy of an unchanged service stamps a newer pull request on every instance, without waiting", async (t) => {
+  const h = await deployHarness(t);
+  await h.putService({ name: "web", image: "app:latest", instances: 2 });
+  const first = await h.run(h.deploy(WEB));
+  assert.equal(first.state, "done", first.result ?? "");
+  const before = await h.desired();
+  const stamped = (await h.service(WEB))?.pull_requested_at;
+  assert.ok(stamped);
+  assert.ok(before.every((entry) => entry.instance.pull_requested_at === stamped));
+
+  await sleep(5);
+  // The agents stay silent: a deploy that waited for them would time out.
+  for (const node of ["node-1", "node-2"]) h.agent(node).react = () => null;
+  const started = Date.now();
+  const again = await h.run(h.deploy(WEB));
+  assert.equal(again.state, "done", again.result ?? "");
+  assert.ok(Date.now() - started < 4000, "the deploy did not wait for the agents");
+  const restamped = (await h.service(WEB))?.pull_requested_at;
+  assert.ok(restamped && Date.parse(restamped) > Date.parse(stamped));
+  const after = await h.desired();
+  assert.equal(after.length, 2);
+  for (const entry of after) {
+    const old = before.find((candidate) => candidate.instance.id === entry.instance.id);
+    assert.equal(entry.instance.revision, old?.instance.revision);
+    assert.equal(entry.instance.pull_requested_at, restamped);
+    assert.deepEqual({ ...entry.instance, pull_requested_at: null }, { ...old?.instance, pull_requested_at: null });
+  }
 });
 
 test("a rolling update keeps at most floor(total × (1 − min_health)) instances in flight", async (t) => {
