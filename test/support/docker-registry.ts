@@ -35,7 +35,7 @@ export interface RegistryOptions {
 /**
  * Starts a docker-registry on a free loopback port with htpasswd auth (bcrypt entries), pushes
  * BUSYBOX_IMAGE into it, and untags the pushed name locally so a pull really goes to the
- * registry. Stopped (and the pulled tag removed) when the test ends.
+ * registry. Stopped (and every local name of its images removed) when the test ends.
  */
 export async function startRegistry(t: TestContext, docker: Docker, options: RegistryOptions): Promise<TestRegistry> {
   const [first] = Object.entries(options.htpasswd);
@@ -50,7 +50,7 @@ export async function startRegistry(t: TestContext, docker: Docker, options: Reg
   const image = `${url}/${BUSYBOX_IMAGE}`;
   const auth: RegistryAuth = { username: first[0], password: first[1], serveraddress: url };
   const stop = async (): Promise<void> => {
-    await untag(docker, image);
+    await forgetRegistry(docker, url);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
       await once(child, "exit");
@@ -112,6 +112,17 @@ async function pushBusybox(docker: Docker, image: string, auth: RegistryAuth): P
   const failure = await followProgress(docker, stream);
   if (failure !== null) throw new Error(`push of ${image} failed: ${failure}`);
   await untag(docker, image);
+}
+
+/**
+ * Drops every local name pointing into the registry: tags, and the digests pulls leave behind
+ * (an image pulled by a test keeps `<registry>/<repo>@sha256:…` after its tag moves on).
+ */
+async function forgetRegistry(docker: Docker, url: string): Promise<void> {
+  const names = (await docker.listImages()).flatMap((listed) =>
+    [...(listed.RepoTags ?? []), ...(listed.RepoDigests ?? [])].filter((name) => name.startsWith(`${url}/`)),
+  );
+  for (const name of names) await untag(docker, name);
 }
 
 async function untag(docker: Docker, image: string): Promise<void> {
