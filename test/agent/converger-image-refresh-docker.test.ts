@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Converger } from "../../src/agent/converger.ts";
@@ -10,18 +9,7 @@ import { type DesiredInstance, desiredInstanceSchema } from "../../src/protocol/
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../support/docker-busybox-image.ts";
 import { requireDocker, startDockerTestRun, TEST_DOCKER_ENDPOINT } from "../support/docker-engine.ts";
 import { startRegistry } from "../support/docker-registry.ts";
-
-/** A loopback port nothing listens on (probed, then closed). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject()));
-    });
-  });
-}
+import { freePort } from "../support/free-port.ts";
 
 /** A deploy's time, strictly after anything the engine did before (its clock is this machine's). */
 async function deployTime(): Promise<string> {
@@ -152,7 +140,7 @@ test("converger on Docker: pull_requested_at pulls the image again", async (t) =
   );
 
   await t.test("a pull that fails keeps the container running, with a note, and is tried once", async (t) => {
-    const image = `127.0.0.1:${await closedPort()}/${run.prefix}/app:latest`;
+    const image = `127.0.0.1:${await freePort()}/${run.prefix}/app:latest`;
     const { repository, tag } = pullTarget(image);
     await docker.getImage(BUSYBOX_IMAGE).tag({ repo: repository, tag });
     t.after(() =>

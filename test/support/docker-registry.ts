@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -11,6 +10,7 @@ import type { RegistryAuth } from "../../src/agent/container-runtime.ts";
 import { followProgress } from "../../src/agent/docker-progress.ts";
 import { pullTarget } from "../../src/protocol/image-reference.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "./docker-busybox-image.ts";
+import { freePort } from "./free-port.ts";
 import { makeTempDir } from "./temp-dir.ts";
 
 /** Debian's docker-registry (distribution v2). */
@@ -132,15 +132,4 @@ async function untag(docker: Docker, image: string): Promise<void> {
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode !== 404) throw error;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject()));
-    });
-  });
 }

@@ -84,6 +84,18 @@ export function serviceOperation(
   };
 }
 
+/** A deploy the master submits by itself (interval, secret change, reschedule), with its reason. */
+export function masterDeploy(service: Pick<StoredService, "id" | "grid" | "stack" | "name">, reason: string) {
+  const params: ServiceDeployParams = { service: service.id, force: false, reason };
+  return serviceOperation(service, {
+    kind: DEPLOY_KINDS.serviceDeploy,
+    description: `deploy service ${service.id} (${reason})`,
+    user: MASTER_USER,
+    params,
+    internal: true,
+  });
+}
+
 /** How one instance's update went, as the deploy status (`/v1/services/:id/deploys/:id`) shows it. */
 export type InstanceDeploy = {
   readonly instance_number: number;

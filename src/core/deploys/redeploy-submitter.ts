@@ -1,7 +1,7 @@
 import { FINISHED_STATES, type OperationRecord } from "../operations/operation-record.ts";
 import type { OperationService } from "../operations/operation-service.ts";
 import type { StoredService } from "../services/service-record.ts";
-import { DEPLOY_KINDS, MASTER_USER, type ServiceDeployParams, serviceOperation } from "./deploy-kinds.ts";
+import { masterDeploy } from "./deploy-kinds.ts";
 
 /**
  * Submits the deploys the master decides on by itself (interval, secret change), at most one
@@ -28,16 +28,7 @@ export class RedeploySubmitter {
   /** Submits a deploy of the service, unless one is pending; answers the operation, or undefined when skipped. */
   async submit(service: StoredService, reason: string): Promise<OperationRecord | undefined> {
     if (await this.isPending(service.id)) return undefined;
-    const params: ServiceDeployParams = { service: service.id, force: false, reason };
-    const operation = await this.#operations.submit(
-      serviceOperation(service, {
-        kind: DEPLOY_KINDS.serviceDeploy,
-        description: `deploy service ${service.id} (${reason})`,
-        user: MASTER_USER,
-        params,
-        internal: true,
-      }),
-    );
+    const operation = await this.#operations.submit(masterDeploy(service, reason));
     this.#pending.set(service.id, operation.id);
     return operation;
   }

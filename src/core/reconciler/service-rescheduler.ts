@@ -1,6 +1,6 @@
 import type { DesiredInstance } from "../../protocol/instance-spec.ts";
 import type { StateStore } from "../../store/state-store.ts";
-import { DEPLOY_KINDS, MASTER_USER, type ServiceDeployParams, serviceOperation } from "../deploys/deploy-kinds.ts";
+import { DEPLOY_KINDS, masterDeploy, type ServiceDeployParams } from "../deploys/deploy-kinds.ts";
 import { nodeInstancesPrefix } from "../nodes/node-record.ts";
 import type { OperationRecord } from "../operations/operation-record.ts";
 import type { OperationService } from "../operations/operation-service.ts";
@@ -87,18 +87,7 @@ export class ServiceRescheduler {
         return operation.state === "queued" || (params.reason ?? "").startsWith(cause);
       });
       if (covered) continue;
-      const params: ServiceDeployParams = { service: service.id, force: false, reason };
-      submitted.push(
-        await this.#operations.submit(
-          serviceOperation(service, {
-            kind: DEPLOY_KINDS.serviceDeploy,
-            description: `deploy service ${service.id} (${reason})`,
-            user: MASTER_USER,
-            params,
-            internal: true,
-          }),
-        ),
-      );
+      submitted.push(await this.#operations.submit(masterDeploy(service, reason)));
     }
     return submitted;
   }
