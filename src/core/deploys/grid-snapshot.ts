@@ -121,3 +121,19 @@ export function schedulerNodes(snapshot: GridSnapshot): SchedulerNode[] {
     instances: placed.get(node.name) ?? [],
   }));
 }
+
+/**
+ * The snapshot as it will be once other deploys write what they planned: each reserved
+ * instance replaces its current copies (a move leaves its old node, an update its old spec).
+ */
+export function withReserved(snapshot: GridSnapshot, reserved: readonly DesiredEntry[]): GridSnapshot {
+  if (reserved.length === 0) return snapshot;
+  const replaced = new Set(reserved.map((entry) => entry.instance.id));
+  return {
+    ...snapshot,
+    desired: [
+      ...snapshot.desired.filter((entry) => !replaced.has(entry.instance.id)),
+      ...reserved.map(({ node, instance }) => ({ node, instance })),
+    ],
+  };
+}

@@ -11,7 +11,7 @@ import type { InstanceDeploy } from "./deploy-kinds.ts";
 import { type DeployPlan, type InstanceUpdate, planDeploy } from "./deploy-plan.ts";
 import type { DeployProgress } from "./deploy-progress.ts";
 import { serviceRevision, stackVolumes } from "./desired-instance-builder.ts";
-import { type DesiredEntry, readGridSnapshot, serviceEntries } from "./grid-snapshot.ts";
+import { type DesiredEntry, readGridSnapshot, serviceEntries, withReserved } from "./grid-snapshot.ts";
 import { deployedJudge, InstanceWaitFailure, type Judge, waitForInstance } from "./instance-waiter.ts";
 
 export interface ServiceDeployerOptions {
@@ -20,6 +20,14 @@ export interface ServiceDeployerOptions {
 }
 
 const DEFAULT_INSTANCE_TIMEOUT_MS = 5 * 60_000;
+/** A plan whose rollout has not begun by then (its operation was cancelled in between) reserves no more. */
+const UNUSED_RESERVATION_MS = 60_000;
+
+interface Reservation {
+  readonly entries: readonly DesiredEntry[];
+  /** Unix ms; null once the rollout began (it releases the reservation when it ends). */
+  expiresAt: number | null;
+}
 
 function label(entry: DesiredEntry): string {
   return `${entry.instance.name} on ${entry.node}`;
@@ -72,6 +80,12 @@ export class ServiceDeployer {
   readonly #store: StateStore;
   readonly #nodeInstances: NodeInstanceService;
   readonly #timeoutMs: number;
+  /**
+   * Per grid, per service: instances a planned deploy will write but has not yet. Another
+   * service's plan counts them as placed, so two deploys running side by side do not both take
+   * one host port or the same memory on a node (each plans from its own snapshot).
+   */
+  readonly #reserved = new Map<string, Map<string, Reservation>>();
 
   constructor(store: StateStore, nodeInstances: NodeInstanceService, options: ServiceDeployerOptions = {}) {
     this.#store = store;
@@ -146,7 +160,10 @@ export class ServiceDeployer {
         ? undefined
         : ((await this.#store.get(stackKey(service.grid, service.stack)))?.value as unknown as StoredStack | undefined);
     const volumes = stackVolumes(stack);
-    const snapshot = await readGridSnapshot(this.#store, service.grid);
+    const snapshot = withReserved(
+      await readGridSnapshot(this.#store, service.grid),
+      this.#reservedByOthers(service.grid, service.id),
+    );
     const plan = planDeploy(service, snapshot, {
       revision: serviceRevision(service, volumes, secretRevisions),
       volumes,
@@ -156,7 +173,31 @@ export class ServiceDeployer {
         `cannot place service ${service.id}: ${[...new Set(plan.unplaced.map((u) => u.reason))].join("; ")}`,
       );
     }
+    this.#reserve(service.grid, service.id, plan.updates);
     return plan;
+  }
+
+  /** Ends what a plan reserved: its rollout wrote it (or never will). */
+  release(service: Pick<StoredService, "grid" | "id">): void {
+    const grid = this.#reserved.get(service.grid);
+    grid?.delete(service.id);
+    if (grid?.size === 0) this.#reserved.delete(service.grid);
+  }
+
+  #reserve(grid: string, serviceId: string, entries: readonly DesiredEntry[]): void {
+    let reserved = this.#reserved.get(grid);
+    if (reserved === undefined) {
+      reserved = new Map();
+      this.#reserved.set(grid, reserved);
+    }
+    reserved.set(serviceId, { entries, expiresAt: Date.now() + UNUSED_RESERVATION_MS });
+  }
+
+  #reservedByOthers(grid: string, serviceId: string): DesiredEntry[] {
+    const now = Date.now();
+    return [...(this.#reserved.get(grid) ?? [])].flatMap(([id, reservation]) =>
+      id === serviceId || (reservation.expiresAt !== null && reservation.expiresAt < now) ? [] : reservation.entries,
+    );
   }
 
   /**
@@ -167,6 +208,16 @@ export class ServiceDeployer {
    * Scaled-away instances leave their nodes once every update succeeded.
    */
   async rollOut(plan: DeployPlan, progress: DeployProgress, signal: AbortSignal): Promise<void> {
+    const reservation = this.#reserved.get(plan.service.grid)?.get(plan.service.id);
+    if (reservation !== undefined) reservation.expiresAt = null;
+    try {
+      await this.#rollOut(plan, progress, signal);
+    } finally {
+      this.release(plan.service);
+    }
+  }
+
+  async #rollOut(plan: DeployPlan, progress: DeployProgress, signal: AbortSignal): Promise<void> {
     const { service } = plan;
     const stage = new ServiceStage(
       "Deploying",

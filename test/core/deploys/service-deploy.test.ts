@@ -348,3 +348,19 @@ test("volumes_from names the stack's instance of another service, %s standing fo
     ],
   );
 });
+
+test("deploys planned side by side do not take one host port on one node; a finished rollout frees what it held", async (t) => {
+  const h = await deployHarness(t);
+  await h.putService({ name: "a", image: "nginx:1", instances: 1, ports: ["8080:80"] });
+  await h.putService({ name: "b", image: "nginx:1", instances: 1, ports: ["8080:80"] });
+  const planA = await h.services.plan(await h.services.begin(`${GRID}/null/a`, false));
+  const planB = await h.services.plan(await h.services.begin(`${GRID}/null/b`, false));
+  assert.equal(planA.updates.length, 1);
+  assert.equal(planB.updates.length, 1);
+  assert.notEqual(planA.updates[0]?.node, planB.updates[0]?.node, "A's planned port is taken into account");
+
+  // A plan that never rolls out (its operation cancelled first) stops holding once released.
+  h.services.release(planA.service);
+  const planBAgain = await h.services.plan(await h.services.begin(`${GRID}/null/b`, false));
+  assert.equal(planBAgain.updates[0]?.node, planA.updates[0]?.node, "with A gone, B takes the first node again");
+});
