@@ -9,8 +9,10 @@ import {
   nodeInstancesPrefix,
   nodeKey,
   type StoredNode,
+  splitNodeScopedKey,
 } from "../nodes/node-record.ts";
 import { containerName } from "../scheduler/placement-grid.ts";
+import { parseInstanceId } from "../services/service-record.ts";
 import {
   nodeKey as catalogNodeKey,
   serviceKey as catalogServiceKey,
@@ -46,18 +48,10 @@ function itemKey(item: Item): string {
   return item.kind === "instance" ? `i\0${item.grid}\0${item.node}\0${item.segment}` : `n\0${item.grid}\0${item.node}`;
 }
 
-/** `<prefix><grid>/<node>[/<rest>]` split up. */
-function splitKey(key: string, prefix: string): [string, string, string | undefined] | undefined {
-  const [grid, node, ...rest] = key.slice(prefix.length).split("/");
-  if (!grid || !node) return undefined;
-  return [grid, node, rest.length === 0 ? undefined : rest.join("/")];
-}
-
 /** `grid/stack/service/N` → its container name (the catalog service id), when the id has that shape. */
 function containerNameOf(instanceId: string): string | undefined {
-  const [, stack, service, number, ...rest] = instanceId.split("/");
-  if (!stack || !service || !/^[1-9]\d*$/.test(number ?? "") || rest.length > 0) return undefined;
-  return containerName(stack === "null" ? null : stack, service, Number(number));
+  const parsed = parseInstanceId(instanceId);
+  return parsed && containerName(parsed.stack, parsed.service, parsed.instance);
 }
 
 /** How the catalog check mirrors the instance's health. */
@@ -122,8 +116,9 @@ export class InstanceCatalogSync {
   /** Follows changes from now on, and brings everything there is in step once. */
   async start(): Promise<void> {
     const instanceEvents = (prefix: string) => (event: WatchEvent) => {
-      const parts = splitKey(event.kv.key, prefix);
-      if (parts?.[2] !== undefined) this.#mark({ kind: "instance", grid: parts[0], node: parts[1], segment: parts[2] });
+      const parts = splitNodeScopedKey(event.kv.key, prefix);
+      if (parts?.rest !== undefined)
+        this.#mark({ kind: "instance", grid: parts.grid, node: parts.node, segment: parts.rest });
     };
     const onDesired = instanceEvents(INSTANCES_PREFIX);
     const onActual = instanceEvents(INSTANCE_STATES_PREFIX);
@@ -163,9 +158,9 @@ export class InstanceCatalogSync {
       [INSTANCE_STATES_PREFIX, actual.kvs],
     ] as const) {
       for (const kv of kvs) {
-        const parts = splitKey(kv.key, prefix);
-        if (parts?.[2] !== undefined)
-          this.#mark({ kind: "instance", grid: parts[0], node: parts[1], segment: parts[2] });
+        const parts = splitNodeScopedKey(kv.key, prefix);
+        if (parts?.rest !== undefined)
+          this.#mark({ kind: "instance", grid: parts.grid, node: parts.node, segment: parts.rest });
       }
     }
     for (const dc of await this.#datacenters.list()) {
@@ -186,9 +181,9 @@ export class InstanceCatalogSync {
 
   /** A node's address change moves its instances' entries; its removal takes its catalog node along. */
   #nodeChanged(event: WatchEvent): void {
-    const parts = splitKey(event.kv.key, NODES_PREFIX);
-    if (!parts || parts[2] !== undefined) return;
-    const [grid, node] = parts;
+    const parts = splitNodeScopedKey(event.kv.key, NODES_PREFIX);
+    if (!parts || parts.rest !== undefined) return;
+    const { grid, node } = parts;
     if (event.type === "delete") {
       this.#mark({ kind: "node", grid, node });
       return;

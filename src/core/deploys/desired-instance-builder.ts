@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type DesiredInstance, desiredInstanceSchema } from "../../protocol/instance-spec.ts";
 import { containerName } from "../scheduler/placement-grid.ts";
-import { NO_STACK, type StoredService } from "../services/service-record.ts";
+import { instanceId, type StoredService } from "../services/service-record.ts";
 import type { StoredStack } from "../stacks/stack-record.ts";
 
 /** What a service's instances are built from besides the service record itself. */
@@ -10,22 +10,6 @@ export interface BuildContext {
   readonly revision: string;
   /** The stack's named volumes (name → grid volume), empty for a stackless service. */
   readonly volumes: ReadonlyMap<string, string>;
-}
-
-export function instanceId(service: Pick<StoredService, "grid" | "stack" | "name">, instance: number): string {
-  return `${service.grid}/${service.stack ?? NO_STACK}/${service.name}/${instance}`;
-}
-
-/** Splits `grid/stack/service/N` back into its service key parts and number; undefined when malformed. */
-export function parseInstanceId(
-  id: string,
-): { grid: string; stack: string | null; service: string; instance: number } | undefined {
-  const parts = id.split("/");
-  if (parts.length !== 4) return undefined;
-  const [grid, stack, service, number] = parts as [string, string, string, string];
-  const instance = Number(number);
-  if (!Number.isInteger(instance) || instance < 1) return undefined;
-  return { grid, stack: stack === NO_STACK ? null : stack, service, instance };
 }
 
 export function stackVolumes(stack: StoredStack | undefined): ReadonlyMap<string, string> {

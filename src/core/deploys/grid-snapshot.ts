@@ -11,6 +11,7 @@ import {
   NODE_LINKS_PREFIX,
   NODES_PREFIX,
   type StoredNode,
+  splitNodeScopedKey,
   storedNodeSchema,
 } from "../nodes/node-record.ts";
 import type { PlacedInstance, SchedulerNode } from "../scheduler/scheduler-types.ts";
@@ -35,11 +36,9 @@ export interface GridSnapshot {
   readonly actual: ReadonlyMap<string, ActualInstance>;
 }
 
-/** The key segment after `<prefix><grid>/`: the node name, and the rest. */
-function split(key: string, prefix: string): [string, string] {
-  const rest = key.slice(prefix.length);
-  const slash = rest.indexOf("/");
-  return [rest.slice(0, slash), rest.slice(slash + 1)];
+/** The node of a node-scoped key read under its grid's prefix (so it always has one). */
+function nodeOfKey(key: string, prefix: string): string {
+  return splitNodeScopedKey(key, prefix)?.node ?? "";
 }
 
 export function actualKey(node: string, id: string): string {
@@ -61,11 +60,9 @@ export async function readGridSnapshot(store: StateStore, grid: string): Promise
     nodes.set(node.name, node);
   }
   const linkPrefix = `${NODE_LINKS_PREFIX}${grid}/`;
-  const instancePrefix = `${INSTANCES_PREFIX}${grid}/`;
-  const statePrefix = `${INSTANCE_STATES_PREFIX}${grid}/`;
   const actual = new Map<string, ActualInstance>();
   for (const kv of states.kvs) {
-    const [node] = split(kv.key, statePrefix);
+    const node = nodeOfKey(kv.key, INSTANCE_STATES_PREFIX);
     const state = actualInstanceSchema.parse(kv.value);
     actual.set(actualKey(node, state.id), state);
   }
@@ -75,7 +72,7 @@ export async function readGridSnapshot(store: StateStore, grid: string): Promise
     nodes,
     connected: new Set(links.kvs.map((kv) => kv.key.slice(linkPrefix.length))),
     desired: instances.kvs.map((kv) => ({
-      node: split(kv.key, instancePrefix)[0],
+      node: nodeOfKey(kv.key, INSTANCES_PREFIX),
       instance: desiredInstanceSchema.parse(kv.value),
     })),
     actual,

@@ -2,8 +2,7 @@ import { actualInstanceSchema } from "../../protocol/instance-spec.ts";
 import type { JsonValue, StateStore, Watcher } from "../../store/state-store.ts";
 import { INSTANCE_STATES_PREFIX } from "../nodes/node-record.ts";
 import { updateRecord } from "../records/update-record.ts";
-import { type StoredService, serviceKey } from "../services/service-record.ts";
-import { parseInstanceId } from "./desired-instance-builder.ts";
+import { parseInstanceId, type StoredService, serviceKey } from "../services/service-record.ts";
 
 /**
  * Remembers oneshot post_start hooks: when an agent reports one in an instance's hooks_ran,

@@ -1,17 +1,14 @@
 import type { StateStore } from "../../store/state-store.ts";
 import { type StoredService, servicesPrefix } from "../services/service-record.ts";
-import { type StoredStack, stackKey } from "../stacks/stack-record.ts";
+import { parseStackId, type StoredStack, stackKey } from "../stacks/stack-record.ts";
 import { DeployFailedError } from "./deploy-failed-error.ts";
 import type { DeployProgress } from "./deploy-progress.ts";
 import type { ServiceDeployer } from "./service-deployer.ts";
 
-/** Splits a stack id, `grid/name`. */
-function parseStackId(id: string): { grid: string; name: string } {
-  const parts = id.split("/");
-  if (parts.length !== 2 || parts.some((part) => part === "")) {
-    throw new DeployFailedError(`"${id}" is not a stack id (grid/name)`);
-  }
-  return { grid: parts[0] as string, name: parts[1] as string };
+function stackIdParts(id: string): { grid: string; name: string } {
+  const parts = parseStackId(id);
+  if (parts === undefined) throw new DeployFailedError(`"${id}" is not a stack id (grid/name)`);
+  return parts;
 }
 
 /** The stack operations: its services deployed in link order, or removed in reverse, one service after another. */
@@ -25,7 +22,7 @@ export class StackDeployer {
   }
 
   async load(id: string): Promise<StoredStack> {
-    const { grid, name } = parseStackId(id);
+    const { grid, name } = stackIdParts(id);
     const kv = await this.#store.get(stackKey(grid, name));
     if (!kv) throw new DeployFailedError(`stack ${id} not found`);
     return kv.value as unknown as StoredStack;

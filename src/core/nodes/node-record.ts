@@ -46,6 +46,19 @@ export const INSTANCE_STATES_PREFIX = "/instance-states/";
 export const nodeInstancesPrefix = (grid: string, name: string): string => `${INSTANCES_PREFIX}${grid}/${name}/`;
 export const nodeInstanceStatesPrefix = (grid: string, name: string): string =>
   `${INSTANCE_STATES_PREFIX}${grid}/${name}/`;
+/**
+ * A node-scoped key, `<prefix><grid>/<node>[/<rest>]`, split up; `rest` is undefined for a key of
+ * the node itself. Undefined when the key has no grid and node.
+ */
+export function splitNodeScopedKey(
+  key: string,
+  prefix: string,
+): { grid: string; node: string; rest: string | undefined } | undefined {
+  const [grid, node, ...rest] = key.slice(prefix.length).split("/");
+  if (!grid || !node) return undefined;
+  return { grid, node, rest: rest.length === 0 ? undefined : rest.join("/") };
+}
+
 /** Instance ids (`grid/stack/service/N`) hold slashes, so each becomes one escaped key segment. */
 export const instanceSegment = (id: string): string => encodeURIComponent(id);
 

@@ -143,6 +143,32 @@ export class OperationService {
     return removed;
   }
 
+  /**
+   * The operation once it has finished, or as it stands when `timeoutMs` runs out: for callers
+   * that answer with the outcome of a short operation (a removal) and fall back to its status.
+   * Follows the record with a store watch from the revision it was read at, so no change is missed.
+   */
+  async awaitFinished(id: number, timeoutMs: number): Promise<OperationRecord> {
+    const kv = await this.#store.get(operationKey(id));
+    if (!kv) throw new NotFoundError(`Task ${id} not found`);
+    const current = kv.value as OperationRecord;
+    if (FINISHED_STATES.includes(current.state)) return current;
+    return new Promise((resolve) => {
+      let latest = current;
+      const done = () => {
+        clearTimeout(timer);
+        watcher.cancel();
+        resolve(latest);
+      };
+      const timer = setTimeout(done, timeoutMs);
+      const watcher = this.#store.watch({ key: operationKey(id), fromRevision: kv.mod_revision + 1 }, (batch) => {
+        for (const event of batch.events) if (event.type === "put") latest = event.kv.value as OperationRecord;
+        // Pruned away: it had finished, as `latest` may not show yet; the caller answers with what it saw.
+        if (FINISHED_STATES.includes(latest.state) || batch.events.some((event) => event.type === "delete")) done();
+      });
+    });
+  }
+
   /** A queued operation is cancelled at once; a running one goes to `cancelling` and its runner undoes it. */
   async cancel(id: number): Promise<OperationRecord> {
     const next = await this.change(

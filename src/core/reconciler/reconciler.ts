@@ -1,5 +1,12 @@
 import type { StateStore, WatchEvent, Watcher } from "../../store/state-store.ts";
-import { NODE_LINKS_PREFIX, NODES_PREFIX, nodeKey, nodeLinkKey, type StoredNode } from "../nodes/node-record.ts";
+import {
+  NODE_LINKS_PREFIX,
+  NODES_PREFIX,
+  nodeKey,
+  nodeLinkKey,
+  type StoredNode,
+  splitNodeScopedKey,
+} from "../nodes/node-record.ts";
 import type { OperationService } from "../operations/operation-service.ts";
 import {
   DEFAULT_RESCHEDULE_GRACE,
@@ -21,10 +28,10 @@ export interface ReconcilerOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-/** The node a key under `prefix` (`<prefix><grid>/<name>`) belongs to. */
+/** The node whose own key (`<prefix><grid>/<name>`, nothing after) this is. */
 function nodeOf(key: string, prefix: string): { grid: string; name: string } | undefined {
-  const [grid, name, ...rest] = key.slice(prefix.length).split("/");
-  return grid && name && rest.length === 0 ? { grid, name } : undefined;
+  const parts = splitNodeScopedKey(key, prefix);
+  return parts && parts.rest === undefined ? { grid: parts.grid, name: parts.node } : undefined;
 }
 
 /**

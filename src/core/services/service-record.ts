@@ -60,3 +60,20 @@ export function parseServiceId(id: string): { grid: string; stack: string | null
   const [grid, stack, name] = parts as [string, string, string];
   return { grid, stack: stack === NO_STACK ? null : stack, name };
 }
+
+/** An instance of a service: `grid/stack/service/N` (also its container label io.berth.instance). */
+export function instanceId(service: Pick<StoredService, "grid" | "stack" | "name">, instance: number): string {
+  return `${service.grid}/${service.stack ?? NO_STACK}/${service.name}/${instance}`;
+}
+
+/** Splits `grid/stack/service/N` back into its service key parts and number; undefined when malformed. */
+export function parseInstanceId(
+  id: string,
+): { grid: string; stack: string | null; service: string; instance: number } | undefined {
+  const parts = id.split("/");
+  if (parts.length !== 4 || parts.some((part) => part === "")) return undefined;
+  const [grid, stack, service, number] = parts as [string, string, string, string];
+  const instance = Number(number);
+  if (!Number.isInteger(instance) || instance < 1) return undefined;
+  return { grid, stack: stack === NO_STACK ? null : stack, service, instance };
+}

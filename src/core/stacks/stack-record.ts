@@ -32,6 +32,13 @@ export function stackId(grid: string, name: string): string {
   return `${grid}/${name}`;
 }
 
+/** Splits `grid/name`; undefined when it is not two segments. */
+export function parseStackId(id: string): { grid: string; name: string } | undefined {
+  const parts = id.split("/");
+  if (parts.length !== 2 || parts.some((part) => part === "")) return undefined;
+  return { grid: parts[0] as string, name: parts[1] as string };
+}
+
 export function stackKey(grid: string, name: string): string {
   return `${STACKS_PREFIX}${grid}/${name}`;
 }

@@ -3,7 +3,6 @@ import { z } from "zod";
 import { ConflictError } from "../../core/errors/conflict-error.ts";
 import type { OperationRecord } from "../../core/operations/operation-record.ts";
 import type { OperationService } from "../../core/operations/operation-service.ts";
-import { awaitOperation } from "../../core/services/await-operation.ts";
 import type { ServiceService } from "../../core/services/service-service.ts";
 import { asPlainObject } from "../../core/stacks/plain-object.ts";
 import { parseInput } from "../../core/validation/parse-input.ts";
@@ -34,7 +33,7 @@ export async function replyWithRemoval(
   submitted: OperationRecord,
   status: (operation: OperationRecord) => unknown | Promise<unknown>,
 ): Promise<unknown> {
-  const operation = await awaitOperation(operations, submitted.id, REMOVAL_WAIT_MS);
+  const operation = await operations.awaitFinished(submitted.id, REMOVAL_WAIT_MS);
   if (operation.state === "done") return reply.send({});
   if (operation.state === "errored") throw new ConflictError(operation.error ?? `${operation.description} failed`);
   if (operation.state === "cancelled") throw new ConflictError(`${operation.description} was cancelled`);

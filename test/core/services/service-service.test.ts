@@ -11,10 +11,7 @@ import { GridService } from "../../../src/core/grids/grid-service.ts";
 import { NodeInstanceService } from "../../../src/core/nodes/node-instance-service.ts";
 import { NodeLinkService } from "../../../src/core/nodes/node-link-service.ts";
 import { NODE_SCOPED_PREFIXES } from "../../../src/core/nodes/node-record.ts";
-import { OperationKindRegistry } from "../../../src/core/operations/operation-kind-registry.ts";
-import { OperationRunner } from "../../../src/core/operations/operation-runner.ts";
 import { OperationService } from "../../../src/core/operations/operation-service.ts";
-import { awaitOperation } from "../../../src/core/services/await-operation.ts";
 import { deployResultsOf } from "../../../src/core/services/deploy-results.ts";
 import { SERVICES_PREFIX, serviceKey } from "../../../src/core/services/service-record.ts";
 import { instanceCounts, ServiceService } from "../../../src/core/services/service-service.ts";
@@ -119,33 +116,6 @@ describe("service service", () => {
       ],
     );
     assert.deepEqual(instanceCounts(views), { total: 2, running: 1 });
-  });
-
-  it("waits for an operation to finish, or answers it as it stands when the wait runs out", async (t) => {
-    const { store, operations } = await setup(t);
-    const kinds = new OperationKindRegistry();
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    kinds.register("test.hold", { stage: "Holding", steps: () => [{ name: "hold", run: () => held }] });
-    const runner = new OperationRunner(store, operations, kinds);
-    await runner.start();
-    t.after(async () => {
-      release();
-      await runner.stop();
-    });
-    const submitted = await operations.submit({
-      kind: "test.hold",
-      description: "hold",
-      user: "u",
-      grid: "default",
-      target: "t",
-    });
-    const pending = await awaitOperation(operations, submitted.id, 200);
-    assert.ok(["queued", "processing"].includes(pending.state), pending.state);
-    release();
-    assert.equal((await awaitOperation(operations, submitted.id, 5000)).state, "done");
   });
 
   it("reads deploy results from an operation's result output, skipping other lines", () => {
