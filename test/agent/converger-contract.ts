@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
 import type { ContainerRuntime, RegistryAuth } from "../../src/agent/container-runtime.ts";
-import type { ContainerEventReport } from "../../src/agent/converger.ts";
+import type { ContainerEventReport, ConvergerOptions } from "../../src/agent/converger.ts";
 import { Converger } from "../../src/agent/converger.ts";
 import {
   type ActualInstance,
@@ -40,22 +40,14 @@ export const SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];
 export async function runConvergerContract(t: TestContext, harness: ConvergerHarness): Promise<void> {
   const { runtime } = harness;
   let nodes = 0;
-  const open = (t: TestContext, options: OpenOptions = {}): TestConverger => {
-    const converger = new Converger({
+  const open = (t: TestContext, options: OpenOptions = {}): TestConverger =>
+    openRecordingConverger(t, {
       runtime,
       grid: options.grid ?? "grid",
       nodeName: options.nodeName ?? `${harness.prefix}-node-${++nodes}`,
       credentialsFor: (image) => options.credentials?.[image] ?? null,
       stopTimeoutSeconds: 5,
     });
-    const reports: ActualInstance[] = [];
-    const events: ContainerEventReport[] = [];
-    converger.on("actual", (actual) => reports.push(actual));
-    converger.on("event", (event) => events.push(event));
-    converger.start();
-    t.after(() => converger.close());
-    return Object.assign(converger, { reports, events });
-  };
   const desired = (service: string, n: number, overrides: Partial<DesiredInstanceInput> = {}): DesiredInstance =>
     desiredInstanceSchema.parse({
       id: `grid/stack/${service}/${n}`,
@@ -448,7 +440,19 @@ interface OpenOptions {
   readonly nodeName?: string;
 }
 
-type TestConverger = Converger & { reports: ActualInstance[]; events: ContainerEventReport[] };
+export type TestConverger = Converger & { reports: ActualInstance[]; events: ContainerEventReport[] };
+
+/** A started converger that keeps every report and event it emits; closed when the test ends. */
+export function openRecordingConverger(t: TestContext, options: ConvergerOptions): TestConverger {
+  const converger = new Converger(options);
+  const reports: ActualInstance[] = [];
+  const events: ContainerEventReport[] = [];
+  converger.on("actual", (actual) => reports.push(actual));
+  converger.on("event", (event) => events.push(event));
+  converger.start();
+  t.after(() => converger.close());
+  return Object.assign(converger, { reports, events });
+}
 
 function idsById(converger: Converger): Map<string, string | null> {
   return new Map(

@@ -1,17 +1,12 @@
 import assert from "node:assert/strict";
 import { randomInt } from "node:crypto";
 import { type TestContext, test } from "node:test";
-import type { ContainerEventReport } from "../../src/agent/converger.ts";
 import { Converger } from "../../src/agent/converger.ts";
 import { DockerRuntime } from "../../src/agent/docker-runtime.ts";
-import {
-  type ActualInstance,
-  type DesiredInstanceInput,
-  desiredInstanceSchema,
-} from "../../src/protocol/instance-spec.ts";
+import { type DesiredInstanceInput, desiredInstanceSchema } from "../../src/protocol/instance-spec.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../support/docker-busybox-image.ts";
 import { requireDocker, startDockerTestRun, TEST_DOCKER_ENDPOINT } from "../support/docker-engine.ts";
-import { SLEEPER, waitFor } from "./converger-contract.ts";
+import { openRecordingConverger, SLEEPER, waitFor } from "./converger-contract.ts";
 
 /** busybox httpd serving "ok" at / on `port`, after `delay` seconds. */
 const httpd = (port: number, delay = 0) => [
@@ -28,21 +23,13 @@ test("the agent's health checks, port waits and post_start hooks on Docker", asy
   const runtime = new DockerRuntime(TEST_DOCKER_ENDPOINT);
   let nodes = 0;
 
-  const open = (t: TestContext) => {
-    const converger = new Converger({
+  const open = (t: TestContext) =>
+    openRecordingConverger(t, {
       runtime,
       grid: "grid",
       nodeName: `${run.prefix}-monitor-${++nodes}`,
       stopTimeoutSeconds: 1,
     });
-    const reports: ActualInstance[] = [];
-    const events: ContainerEventReport[] = [];
-    converger.on("actual", (actual) => reports.push(actual));
-    converger.on("event", (event) => events.push(event));
-    converger.start();
-    t.after(() => converger.close());
-    return Object.assign(converger, { reports, events });
-  };
   const desired = (service: string, overrides: Partial<DesiredInstanceInput> = {}) =>
     desiredInstanceSchema.parse({
       id: `grid/monitor/${service}/1`,

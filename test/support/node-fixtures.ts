@@ -10,7 +10,11 @@ import { type AgentHello, NodeLinkService } from "../../src/core/nodes/node-link
 import { NODE_SCOPED_PREFIXES } from "../../src/core/nodes/node-record.ts";
 import { NodeService } from "../../src/core/nodes/node-service.ts";
 import { UserService } from "../../src/core/users/user-service.ts";
-import type { ActualInstance, DesiredInstanceInput } from "../../src/protocol/instance-spec.ts";
+import {
+  type ActualInstance,
+  actualInstanceSchema,
+  type DesiredInstanceInput,
+} from "../../src/protocol/instance-spec.ts";
 import type { NodeFacts } from "../../src/protocol/node-facts.ts";
 import type { StateStore } from "../../src/store/state-store.ts";
 import { makePrincipal } from "./test-principals.ts";
@@ -55,25 +59,24 @@ export function desiredInstance(number: number, overrides: Partial<DesiredInstan
   };
 }
 
-/** What an agent reports for desiredInstance(number). */
-export function actualInstance(number: number, overrides: Partial<ActualInstance> = {}): ActualInstance {
-  return {
-    id: `${DEFAULT_GRID}/shop/web/${number}`,
+/** What an agent reports of a running instance without health checks, hooks or wait_for_port. */
+export function reportedInstance(id: string, overrides: Partial<ActualInstance> = {}): ActualInstance {
+  return actualInstanceSchema.parse({
+    id,
     state: "running",
-    container_id: `container-${number}`,
+    container_id: `container-${id}`,
     ip: "172.17.0.2",
     exit_code: null,
     error: null,
     revision: "r1",
     updated_at: new Date().toISOString(),
-    started_at: null,
-    health: null,
-    health_output: null,
-    port_ready: null,
-    hooks_ran: [],
-    hook_error: null,
     ...overrides,
-  };
+  });
+}
+
+/** What an agent reports for desiredInstance(number). */
+export function actualInstance(number: number, overrides: Partial<ActualInstance> = {}): ActualInstance {
+  return reportedInstance(`${DEFAULT_GRID}/shop/web/${number}`, { container_id: `container-${number}`, ...overrides });
 }
 
 /** The node services over a real store, with the default grid and an admin. */

@@ -6,6 +6,7 @@ import type Docker from "dockerode";
 import { pino } from "pino";
 import { type RunningAgent, startAgent } from "../../src/agent/start-agent.ts";
 import type { GridInstance } from "../../src/core/nodes/node-instance-service.ts";
+import type { OperationEvent } from "../../src/core/operations/operation-record.ts";
 import type { MasterOptions } from "../../src/master/start-master.ts";
 import { BERTH_LABELS } from "../../src/protocol/instance-spec.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "./docker-busybox-image.ts";
@@ -31,18 +32,8 @@ export type DirectorTask = {
   readonly deployment?: string;
 };
 
-/** One line of a task's event output. */
-export type TaskEvent = {
-  readonly time: number;
-  readonly stage: string;
-  readonly tags: string[];
-  readonly total: number;
-  readonly task: string;
-  readonly index: number;
-  readonly state: string;
-  readonly progress: number;
-  readonly data?: { readonly error: string };
-};
+/** One line of a task's event output, as the operation wrote it. */
+export type TaskEvent = OperationEvent;
 
 const FINISHED = ["done", "errored", "cancelled"];
 

@@ -24,7 +24,7 @@ import {
   desiredInstanceSchema,
 } from "../../../src/protocol/instance-spec.ts";
 import type { JsonValue, StateStore, Watcher } from "../../../src/store/state-store.ts";
-import { agentHello, nodeCore } from "../../support/node-fixtures.ts";
+import { agentHello, nodeCore, reportedInstance } from "../../support/node-fixtures.ts";
 
 export const GRID = DEFAULT_GRID;
 
@@ -96,25 +96,7 @@ export class PlayedAgent {
   }
 
   async report(id: string, fields: Partial<ActualInstance>): Promise<void> {
-    await this.#record([
-      {
-        id,
-        state: "running",
-        container_id: `c-${id}`,
-        ip: "172.17.0.2",
-        exit_code: null,
-        error: null,
-        revision: null,
-        updated_at: new Date().toISOString(),
-        started_at: null,
-        health: null,
-        health_output: null,
-        port_ready: null,
-        hooks_ran: [],
-        hook_error: null,
-        ...fields,
-      },
-    ]);
+    await this.#record([reportedInstance(id, { container_id: `c-${id}`, revision: null, ...fields })]);
   }
 }
 
